@@ -1,0 +1,64 @@
+"""The adapter protocol every model back end implements."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from evalkit.types import Request, Response
+
+SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
+
+
+class AdapterError(ValueError):
+    """A user's mistake in choosing or configuring an adapter (bad URI, missing option)."""
+
+
+class Adapter:
+    """Base class: subclasses set ``scheme`` and implement :meth:`generate`.
+
+    ``options_doc`` documents the ``-M key=value`` options for ``evalkit list adapters``.
+    ``cacheable`` says whether responses may be served from the response cache.
+    """
+
+    scheme: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    options_doc: ClassVar[dict[str, str]] = {}
+    cacheable: ClassVar[bool] = True
+    text_only: ClassVar[bool] = False
+
+    def __init__(self, target: str = "", **options: Any) -> None:
+        unknown = set(options) - set(self.options_doc)
+        if unknown:
+            allowed = ", ".join(sorted(self.options_doc)) or "none"
+            raise AdapterError(
+                f"adapter {self.scheme!r} has no option(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
+            )
+        self.target = target
+        self.options = options
+
+    @property
+    def uri(self) -> str:
+        return f"{self.scheme}:{self.target}" if self.target else self.scheme
+
+    def identity(self) -> dict[str, Any]:
+        """Who answers: the URI and options, with secrets redacted (for run.json and the cache key)."""
+        return {"uri": self.uri, "options": redact(self.options)}
+
+    async def generate(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release connections, processes or models."""
+
+
+def redact(options: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``options`` with values whose names look secret replaced by ``"***"``."""
+    out: dict[str, Any] = {}
+    for k, v in options.items():
+        if isinstance(v, dict):
+            out[k] = redact(v)
+        elif any(w in k.lower() for w in SECRET_WORDS) and not k.lower().endswith("_env"):
+            out[k] = "***"
+        else:
+            out[k] = v
+    return out

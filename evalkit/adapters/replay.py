@@ -1,0 +1,62 @@
+"""``replay:PATH`` — answers from recorded outputs (JSONL of ``{"id", "output"}``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evalkit.adapters.base import Adapter, AdapterError
+from evalkit.registry import Registry
+from evalkit.types import Request, Response
+
+# Readers of other output layouts: name -> "module:function" returning {id: output}.
+# A reader is tried when the file is not evalkit's own JSONL layout.
+replay_formats: Registry[Any] = Registry("replay format", "evalkit.replay_formats")
+
+
+def read_jsonl_outputs(path: Path) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                outputs[str(rec["id"])] = str(rec["output"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise AdapterError(f"{path}: line {n} is not a JSON object with 'id' and 'output'") from None
+    return outputs
+
+
+class ReplayAdapter(Adapter):
+    scheme = "replay"
+    description = "Replays recorded outputs: replay:PATH to a JSONL of {\"id\", \"output\"} (or a known published layout)."
+    options_doc = {"format": "layout of PATH: 'jsonl' (default) or a registered replay format"}
+    cacheable = False
+
+    def __init__(self, target: str = "", **options: Any) -> None:
+        super().__init__(target, **options)
+        path = Path(target)
+        if not target or not path.exists():
+            raise AdapterError(f"--model replay:{target}: no such file or folder")
+        fmt = options.get("format")
+        if fmt and fmt != "jsonl":
+            self.outputs = replay_formats.get(fmt)(path)
+        elif path.is_file() and path.suffix == ".jsonl":
+            self.outputs = read_jsonl_outputs(path)
+        else:
+            self.outputs = self._detect(path)
+
+    def _detect(self, path: Path) -> dict[str, str]:
+        for name in replay_formats.names():
+            reader = replay_formats.get(name)
+            if getattr(reader, "accepts", lambda p: False)(path):
+                return reader(path)
+        raise AdapterError(f"--model replay:{path}: not a JSONL of {{id, output}} nor a known output layout")
+
+    async def generate(self, request: Request) -> Response:
+        sid = request.sample_id
+        if sid is None or sid not in self.outputs:
+            return Response(error=f"no recorded output for sample {sid!r} in {self.target}")
+        return Response(text=self.outputs[sid])

@@ -1,0 +1,74 @@
+"""The grading room: extraction, math equivalence, scorers and metrics.
+
+Public surface used by other rooms:
+
+* ``scorers`` — the registry of scorer functions (entry-point group ``evalkit.scorers``).
+* ``GraderSpec`` — a scorer name plus options, as a task declares it (picklable).
+* ``grade(sample, output, spec)`` — pure and synchronous; returns a :class:`~evalkit.types.Score`.
+* ``grade_async(sample, output, spec, judge)`` — for scorers that need an LLM judge.
+
+A scorer is ``fn(sample: Sample, output: str, **options) -> Score``. A scorer that needs a judge
+sets ``fn.needs_judge = True`` and is ``async fn(sample, output, *, judge, **options)`` where
+``judge`` is ``async (prompt: str) -> str``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalkit.registry import Registry
+from evalkit.types import Sample, Score
+
+Judge = Callable[[str], Awaitable[str]]
+
+scorers: Registry[Callable[..., Any]] = Registry("scorer", "evalkit.scorers")
+for _name, _target in {
+    "exact": "evalkit.grading.scorers:exact",
+    "regex": "evalkit.grading.scorers:regex",
+    "choice": "evalkit.grading.scorers:choice",
+    "multi_select": "evalkit.grading.scorers:multi_select",
+    "fill_in": "evalkit.grading.scorers:fill_in",
+    "math_answer": "evalkit.grading.scorers:math_answer",
+    "rubric": "evalkit.grading.scorers:rubric",
+    "human": "evalkit.grading.scorers:human",
+    "gaokao": "evalkit.grading.gaokao:score_item",
+}.items():
+    scorers.add(_name, _target)
+
+
+@dataclass(frozen=True)
+class GraderSpec:
+    """Which scorer grades a task, with its options (e.g. ``{"rule": "gaokao-2024"}``)."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "options": self.options}
+
+
+def needs_judge(spec: GraderSpec) -> bool:
+    return bool(getattr(scorers.get(spec.name), "needs_judge", False))
+
+
+def grade(sample: Sample, output: str, spec: GraderSpec) -> Score:
+    """Grade one response with the named scorer; never raises for a model's answer."""
+    fn = scorers.get(spec.name)
+    score: Score = fn(sample, output, **spec.options)
+    if not score.grader:
+        from dataclasses import replace
+
+        score = replace(score, grader=spec.name)
+    return score
+
+
+async def grade_async(sample: Sample, output: str, spec: GraderSpec, judge: Judge | None = None) -> Score:
+    """Grade with a judge-backed scorer (awaited on the caller's loop)."""
+    fn = scorers.get(spec.name)
+    if getattr(fn, "needs_judge", False):
+        if judge is None:
+            return Score.error(f"scorer {spec.name!r} needs a judge model (--judge URI)")
+        return await fn(sample, output, judge=judge, **spec.options)
+    return grade(sample, output, spec)

@@ -1,0 +1,227 @@
+"""The run folder: writing it crash-safely and reading it back (as records or pandas DataFrames).
+
+A run folder holds:
+
+* ``run.json`` — the reproducibility record (see :func:`environment_record`), rewritten atomically
+  at start and at end;
+* ``samples.jsonl`` — one :class:`~evalkit.types.SampleResult` per line, appended and flushed as
+  each sample finishes; a torn last line (a killed process) is ignored on reading;
+* ``summary.json`` — counts and metrics, written atomically at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evalkit.types import SampleResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+RUN_FILE = "run.json"
+SAMPLES_FILE = "samples.jsonl"
+SUMMARY_FILE = "summary.json"
+TRACKED_PACKAGES = ("evalkit", "sympy", "pandas", "pillow", "jinja2", "datasets", "transformers", "torch")
+
+
+class ResultsError(ValueError):
+    """A run folder that is missing or unreadable; the message names the file."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def iter_sample_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """Parsed lines of a samples.jsonl; a torn or corrupt line is skipped, never fatal."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break  # torn last line from a killed writer
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
+class SampleWriter:
+    """Appends finished samples to samples.jsonl, one flushed write per line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, result: SampleResult) -> None:
+        line = json.dumps(result.to_dict(), ensure_ascii=False, default=str) + "\n"
+        os.write(self._fd, line.encode("utf-8"))
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def compact_samples(path: Path, keep: dict[str, dict[str, Any]]) -> None:
+    """Rewrite samples.jsonl atomically with exactly the kept records (drops torn lines, errors)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in keep.values():
+            fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _git_revision() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    rev = out.stdout.strip() or None
+    return f"{rev}+dirty" if rev and dirty.stdout.strip() else rev
+
+
+def _package_versions() -> dict[str, str]:
+    out = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def environment_record() -> dict[str, Any]:
+    """Python, platform, host, package versions and git revision of this process."""
+    from evalkit import __version__
+
+    return {
+        "evalkit_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "packages": _package_versions(),
+        "git_revision": _git_revision(),
+        "argv": sys.argv,
+    }
+
+
+@dataclass
+class Run:
+    """A run folder read back: its record, summary and sample results."""
+
+    path: Path
+    record: dict[str, Any]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def results(self) -> list[SampleResult]:
+        latest: dict[str, SampleResult] = {}
+        for rec in iter_sample_lines(self.path / SAMPLES_FILE):
+            try:
+                res = SampleResult.from_dict(rec)
+            except (KeyError, TypeError, ValueError):
+                continue
+            latest[res.id] = res
+        return list(latest.values())
+
+    @property
+    def task(self) -> str:
+        return str(self.record.get("task", {}).get("name", "?"))
+
+    @property
+    def model(self) -> str:
+        return str(self.record.get("adapter", {}).get("uri", "?"))
+
+    def samples_frame(self) -> pd.DataFrame:
+        """One row per sample: ids, task/model, status, value, points, stage, grader, usage, metadata."""
+        import pandas as pd
+
+        rows = []
+        for r in self.results:
+            rows.append({
+                "run": str(self.path),
+                "task": self.task,
+                "model": self.model,
+                "id": r.id,
+                "status": r.score.status,
+                "value": r.score.value,
+                "points": r.score.points,
+                "max_points": r.score.max_points,
+                "stage": r.score.stage,
+                "grader": r.score.grader,
+                "extracted": r.score.extracted,
+                "prompt_tokens": r.usage.prompt_tokens,
+                "completion_tokens": r.usage.completion_tokens,
+                "latency_s": r.latency_s,
+                "error": r.error,
+                **{f"meta.{k}": v for k, v in r.metadata.items() if isinstance(v, str | int | float | bool)},
+            })
+        return pd.DataFrame(rows)
+
+
+def load_run(path: str | Path) -> Run:
+    p = Path(path)
+    if not (p / RUN_FILE).exists():
+        raise ResultsError(f"{p}: not a run folder (no {RUN_FILE})")
+    try:
+        record = json.loads((p / RUN_FILE).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{p / RUN_FILE}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    summary: dict[str, Any] = {}
+    if (p / SUMMARY_FILE).exists():
+        try:
+            summary = json.loads((p / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            summary = {}
+    return Run(p, record, summary)
+
+
+def find_runs(paths: list[str | Path]) -> list[Run]:
+    """Every run folder at or below the given paths (a results/ folder holds many)."""
+    runs = []
+    for raw in paths:
+        p = Path(raw)
+        if (p / RUN_FILE).exists():
+            runs.append(load_run(p))
+        elif p.is_dir():
+            runs.extend(load_run(r.parent) for r in sorted(p.rglob(RUN_FILE)))
+        else:
+            raise ResultsError(f"{p}: no such run folder")
+    return runs
+
+
+def runs_frame(paths: list[str | Path]) -> pd.DataFrame:
+    """All samples of all runs below ``paths`` in one DataFrame."""
+    import pandas as pd
+
+    frames = [r.samples_frame() for r in find_runs(paths)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,151 @@
+"""The tasks room: task definitions, their registry and their data sources.
+
+Where tasks come from, in order:
+
+1. the built-in task folder (``tasks/`` in a checkout, ``evalkit/_builtin_tasks`` in a wheel),
+2. folders given with ``--include DIR`` (``*/task.yaml``, ``*.yaml`` and ``*.py`` files),
+3. Python factories decorated with :func:`task`,
+4. plug-in packages through the entry-point group ``evalkit.tasks``
+   (value: a ``"module:factory"`` or a path-returning function),
+5. a plain JSONL file of samples in evalkit's sample format, given as ``--task FILE.jsonl``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evalkit.registry import Registry
+from evalkit.tasks.task import DatasetSpec, Task, TaskError
+
+TaskFactory = Callable[..., Task]
+tasks: Registry[TaskFactory | Path] = Registry("task", "evalkit.tasks")
+_scanned: set[Path] = set()
+
+
+def task(name: str) -> Callable[[TaskFactory], TaskFactory]:
+    """Register a Python task factory: ``@task("my-task") def make(**options) -> Task``."""
+
+    def deco(fn: TaskFactory) -> TaskFactory:
+        tasks.add(name, fn, replace=True)
+        return fn
+
+    return deco
+
+
+def builtin_task_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_builtin_tasks"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "tasks"
+
+
+def include(folder: str | Path) -> list[str]:
+    """Register every task definition found in ``folder``; returns the names found."""
+    root = Path(folder).expanduser().resolve()
+    if not root.is_dir():
+        raise TaskError(f"--include {folder}: not a folder")
+    if root in _scanned:
+        return []
+    _scanned.add(root)
+    names: list[str] = []
+    for yml in sorted([*root.glob("*/task.yaml"), *root.glob("*.yaml"), *root.glob("*/*.task.yaml")]):
+        names.append(_register_yaml(yml))
+    for py in sorted([*root.glob("*.py"), *root.glob("*/task.py")]):
+        if py.name.startswith("_"):
+            continue
+        before = set(tasks._entries)
+        _import_file(py)
+        names.extend(sorted(set(tasks._entries) - before))
+    return names
+
+
+def _register_yaml(path: Path) -> str:
+    import yaml
+
+    try:
+        head = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        head = {}
+    name = str(head.get("name") or (path.parent.name if path.name == "task.yaml" else path.stem))
+    tasks.add(name, path, replace=True)
+    return name
+
+
+def _import_file(path: Path) -> None:
+    mod_name = f"evalkit_user_tasks.{path.parent.name}_{path.stem}".replace("-", "_")
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise TaskError(f"{path}: cannot import")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    spec.loader.exec_module(module)
+
+
+def _ensure_builtins() -> None:
+    d = builtin_task_dir()
+    if d.is_dir():
+        include(d)
+
+
+def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | None = None) -> Task:
+    """The task a ``--task`` argument names: a registered name, a YAML file, or a JSONL of samples."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        from evalkit.tasks.schema import task_from_yaml
+
+        return task_from_yaml(path.resolve(), data, options)
+    if path.suffix == ".jsonl" and path.is_file():
+        return jsonl_task(path.resolve(), options)
+    _ensure_builtins()
+    try:
+        entry = tasks.get(name)
+    except LookupError:
+        known = ", ".join(tasks.names())
+        raise TaskError(f"--task {name!r}: no such task, YAML file or JSONL file; known tasks: {known}") from None
+    if isinstance(entry, Path):
+        from evalkit.tasks.schema import task_from_yaml
+
+        return task_from_yaml(entry, data, options)
+    opts = dict(options or {})
+    if data is not None:
+        opts["data"] = data
+    result: Any = entry(**opts)
+    if isinstance(result, str | Path):  # entry point that returns a YAML path
+        from evalkit.tasks.schema import task_from_yaml
+
+        return task_from_yaml(Path(result), data, options)
+    return result
+
+
+def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
+    """A task made from a JSONL file of samples in evalkit's own format."""
+    from evalkit.grading import GraderSpec
+
+    spec = DatasetSpec(format="jsonl", path=path)
+    t = Task(name=path.stem, description=f"samples from {path.name}", dataset=spec, source=str(path),
+             options=dict(options or {}))
+    first = t.samples[0] if t.samples else None
+    if first is not None:
+        grader = (options or {}).get("grader") or first.metadata.get("grader")
+        if grader:
+            t.grader = GraderSpec(str(grader))
+        elif first.choices:
+            t.grader = GraderSpec("choice")
+        else:
+            t.grader = GraderSpec("math_answer")
+        if any(s.images for s in t.samples):
+            t.modality = "mixed"
+    return t
+
+
+def list_tasks() -> list[str]:
+    _ensure_builtins()
+    return tasks.names()
+
+
+__all__ = ["DatasetSpec", "Task", "TaskError", "get_task", "include", "list_tasks", "task", "tasks"]

@@ -1,0 +1,149 @@
+"""Dataset sources: local JSON/JSONL/CSV/Parquet files, Hugging Face ``datasets``, named layouts.
+
+A loader is ``fn(spec: DatasetSpec) -> Iterable[Sample]``, registered by format name in
+``loaders`` (entry-point group ``evalkit.loaders``). Generic loaders read rows and map them to
+samples through ``spec.fields``; layout loaders (GAOKAO-Bench, MathVista, ...) live in their own
+modules and are listed here lazily.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from evalkit.registry import Registry
+from evalkit.tasks.task import DatasetSpec, TaskError
+from evalkit.types import Image, Sample, Text
+
+Loader = Callable[[DatasetSpec], Iterable[Sample]]
+loaders: Registry[Loader] = Registry("dataset format", "evalkit.loaders")
+
+for _name, _target in {
+    "jsonl": "evalkit.tasks.sources:load_rows",
+    "json": "evalkit.tasks.sources:load_rows",
+    "csv": "evalkit.tasks.sources:load_rows",
+    "parquet": "evalkit.tasks.sources:load_rows",
+    "hf": "evalkit.tasks.sources:load_hf",
+    # layout loaders, each in its own module
+    "gaokao-paper": "evalkit.tasks.gaokao:load_paper",
+    "gaokao-bench": "evalkit.tasks.gaokao:load_gaokao_bench",
+    "gaokao-mm": "evalkit.tasks.multimodal:load_gaokao_mm",
+}.items():
+    loaders.add(_name, _target)
+
+FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def load_dataset_spec(spec: DatasetSpec) -> Iterable[Sample]:
+    try:
+        loader = loaders.get(spec.format)
+    except LookupError as exc:
+        raise TaskError(f"dataset.format: {exc}") from None
+    return loader(spec)
+
+
+def _read_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        raise TaskError(f"{path}: dataset file not found")
+    if fmt == "jsonl":
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise TaskError(f"{path}: line {n} is not valid JSON ({exc.msg})") from None
+    elif fmt == "json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):  # {"examples": [...]} or {"data": [...]} or {id: row}
+            lists = [v for v in data.values() if isinstance(v, list)]
+            data = lists[0] if lists else [{"id": k, **v} for k, v in data.items() if isinstance(v, dict)]
+        yield from data
+    elif fmt == "csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            yield from csv.DictReader(fh)
+    elif fmt == "parquet":
+        import pandas as pd
+
+        yield from pd.read_parquet(path).to_dict(orient="records")
+    else:
+        raise TaskError(f"{path}: unknown row format {fmt!r}")
+
+
+def _get(row: dict[str, Any], key: Any) -> Any:
+    """A field by name, dotted path (``a.b``), or a list of names joined."""
+    if key is None:
+        return None
+    if isinstance(key, list):
+        return [_get(row, k) for k in key]
+    cur: Any = row
+    for part in str(key).split("."):
+        if isinstance(cur, dict):
+            cur = cur.get(part)
+        else:
+            return None
+    return cur
+
+
+def _images_from(value: Any, base: Path | None) -> list[Image]:
+    if value is None:
+        return []
+    values = value if isinstance(value, list | tuple) else [value]
+    out = []
+    for v in values:
+        if v is None:
+            continue
+        if isinstance(v, dict) and ("bytes" in v or "path" in v):  # datasets Image column
+            v = v.get("bytes") or v.get("path")
+        if isinstance(v, str) and base is not None and not Path(v).is_absolute():
+            v = str(base / v)
+        out.append(Image(v))
+    return out
+
+
+def row_to_sample(row: dict[str, Any], fields: dict[str, Any], n: int, base: Path | None = None) -> Sample:
+    """Map one source row to a Sample through ``fields`` (defaults: evalkit's own names)."""
+    if not fields and "input" in row and "id" in row:
+        return Sample.from_dict(row)
+    sid = _get(row, fields.get("id", "id"))
+    text = _get(row, fields.get("input", "input"))
+    if text is None:
+        raise TaskError(f"row {n}: no input field {fields.get('input', 'input')!r}")
+    choices = _get(row, fields.get("choices", "choices"))
+    if isinstance(choices, str):
+        choices = json.loads(choices) if choices.startswith("[") else [c for c in choices.split("\n") if c]
+    images = _images_from(_get(row, fields.get("images", "images")), base)
+    meta_keys = fields.get("metadata", [])
+    metadata = {k: _get(row, k) for k in meta_keys} if isinstance(meta_keys, list) else dict(row.get("metadata") or {})
+    inp: str | tuple[Any, ...] = str(text) if not images else (Text(str(text)), *images)
+    return Sample(
+        id=str(sid if sid is not None else n),
+        input=inp,
+        target=_get(row, fields.get("target", "target")),
+        choices=tuple(str(c) for c in choices) if choices else None,
+        metadata=metadata,
+    )
+
+
+def load_rows(spec: DatasetSpec) -> Iterator[Sample]:
+    if spec.path is None:
+        raise TaskError(f"dataset format {spec.format!r} needs a path")
+    base = spec.path.parent
+    for n, row in enumerate(_read_rows(spec.path, spec.format), 1):
+        if not isinstance(row, dict):
+            raise TaskError(f"{spec.path}: row {n} is not an object")
+        try:
+            yield row_to_sample(row, spec.fields, n, base)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TaskError(f"{spec.path}: row {n}: {exc}") from None
+
+
+def load_hf(spec: DatasetSpec) -> Iterator[Sample]:
+    """Rows of a Hugging Face dataset (hub id, or local folder), mapped through ``fields``."""
+    from evalkit.tasks.hub import load_hf_rows
+
+    for n, row in enumerate(load_hf_rows(spec), 1):
+        yield row_to_sample(row, spec.fields, n)

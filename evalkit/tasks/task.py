@@ -1,0 +1,116 @@
+"""The ``Task`` record: what to ask (dataset, prompt), how to grade it, and run defaults."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from evalkit.grading import GraderSpec
+from evalkit.types import GenerationConfig, Message, Sample
+
+Modality = Literal["text", "image", "mixed"]
+
+
+class TaskError(ValueError):
+    """A task definition or its data is wrong; the message names the file, field or row."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where samples come from: a loader ``format`` plus its arguments.
+
+    ``path`` is absolute once resolved; ``fields`` maps evalkit's sample fields (``id``, ``input``,
+    ``target``, ``choices``, ``images``, ``metadata``) to the source's column names.
+    """
+
+    format: str
+    path: Path | None = None
+    hf_id: str | None = None
+    config: str | None = None
+    split: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if self.hf_id:
+            return f"hf:{self.hf_id}" + (f"/{self.config}" if self.config else "") + (f"[{self.split}]" if self.split else "")
+        return f"{self.format}:{self.path}"
+
+
+@dataclass
+class Task:
+    """A benchmark: its samples (loaded lazily, once), prompt, grader, metrics and defaults."""
+
+    name: str
+    description: str = ""
+    version: str = "1"
+    dataset: DatasetSpec | None = None
+    loader: Callable[[], Iterable[Sample]] | None = None
+    template: str | None = None
+    system_prompt: str | None = None
+    grader: GraderSpec = field(default_factory=lambda: GraderSpec("exact"))
+    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    modality: Modality = "text"
+    source: str = ""  # where the definition came from (file path or "module:function")
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def samples(self) -> list[Sample]:
+        if self.loader is not None:
+            items = list(self.loader())
+        elif self.dataset is not None:
+            from evalkit.tasks.sources import load_dataset_spec
+
+            items = list(load_dataset_spec(self.dataset))
+        else:
+            raise TaskError(f"task {self.name!r} ({self.source}) has no dataset")
+        seen: set[str] = set()
+        for s in items:
+            if s.id in seen:
+                raise TaskError(f"task {self.name!r}: sample id {s.id!r} appears twice; ids must be unique")
+            seen.add(s.id)
+        return items
+
+    def render(self, sample: Sample) -> tuple[Message, ...]:
+        from evalkit.tasks.prompt import render_messages
+
+        return render_messages(sample, self.template, self.system_prompt)
+
+    @property
+    def prompt_hash(self) -> str:
+        text = json.dumps([self.template, self.system_prompt], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def definition_hash(self) -> str:
+        text = json.dumps(
+            {
+                "name": self.name,
+                "version": self.version,
+                "dataset": self.dataset.describe() if self.dataset else self.source,
+                "grader": self.grader.to_dict(),
+                "metrics": self.metrics,
+                "generation": self.generation.to_dict(),
+                "prompt": self.prompt_hash,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def dataset_fingerprint(self) -> str:
+        """A hash over every sample's id, input, target and choices (images by content hash)."""
+        h = hashlib.sha256()
+        for s in self.samples:
+            h.update(json.dumps(s.to_dict(), ensure_ascii=False, sort_keys=True, default=str).encode())
+        return h.hexdigest()[:16]
+
+    def summary_line(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "version": self.version, "modality": self.modality}

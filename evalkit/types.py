@@ -1,0 +1,340 @@
+"""The plain records every room shares: samples, content parts, requests, responses, scores.
+
+This module owns nothing but data shapes. Every record is a dataclass that round-trips through
+JSON (``to_dict`` / ``from_dict``); nothing here imports another evalkit room.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["correct", "partial", "wrong", "unparsed", "error", "skipped"]
+STATUSES: tuple[str, ...] = ("correct", "partial", "wrong", "unparsed", "error", "skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A run of text inside a message."""
+
+    text: str
+    type: Literal["text"] = "text"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "text", "text": self.text}
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image inside a message: a path, raw bytes or a PIL image, hashed by content.
+
+    The bytes are read lazily (``data()``); ``sha256`` names the image in results so
+    that a run folder never inlines image data.
+    """
+
+    source: Any  # str | Path (file), bytes, or a PIL.Image.Image
+    label: str | None = None  # e.g. "image 1", where the question refers to it
+    type: Literal["image"] = "image"
+
+    def data(self) -> bytes:
+        """The encoded image bytes (PNG for in-memory PIL images)."""
+        src = self.source
+        if isinstance(src, bytes | bytearray):
+            return bytes(src)
+        if isinstance(src, str | Path):
+            return Path(src).read_bytes()
+        if hasattr(src, "save"):  # PIL image
+            buf = io.BytesIO()
+            src.save(buf, format="PNG")
+            return buf.getvalue()
+        raise TypeError(f"unsupported image source {type(src).__name__}")
+
+    @property
+    def sha256(self) -> str:
+        cached = self.__dict__.get("_sha")
+        if cached is None:
+            cached = hashlib.sha256(self.data()).hexdigest()
+            object.__setattr__(self, "_sha", cached)
+        return cached
+
+    @property
+    def path(self) -> str | None:
+        return str(self.source) if isinstance(self.source, str | Path) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A reference to the image (path and content hash), never its bytes."""
+        out: dict[str, Any] = {"type": "image"}
+        if self.path is not None:
+            out["path"] = self.path
+        try:
+            out["sha256"] = self.sha256
+        except OSError:
+            out["sha256"] = None
+        if self.label:
+            out["label"] = self.label
+        return out
+
+
+ContentPart = Text | Image
+
+
+def content_from_dict(d: dict[str, Any] | str) -> ContentPart:
+    """Rebuild a content part from its JSON form (an image comes back from its path)."""
+    if isinstance(d, str):
+        return Text(d)
+    if d.get("type") == "image":
+        return Image(d.get("path") or d.get("source"), label=d.get("label"))
+    return Text(str(d.get("text", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat turn: a role and its content parts."""
+
+    role: Literal["system", "user", "assistant"]
+    content: tuple[ContentPart, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, Text))
+
+    @property
+    def images(self) -> list[Image]:
+        return [p for p in self.content if isinstance(p, Image)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "content": [p.to_dict() for p in self.content]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Message:
+        content = d["content"]
+        if isinstance(content, str):
+            content = [content]
+        return cls(d["role"], tuple(content_from_dict(c) for c in content))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One benchmark item: a stable id, the input, optional choices, the target and metadata.
+
+    ``input`` is plain text or a sequence of content parts (text interleaved with images).
+    ``target`` is a string, or a list of strings (several blanks, or a set of letters).
+    ``metadata`` carries what graders and reports need: points, question type, section...
+    """
+
+    id: str
+    input: str | tuple[ContentPart, ...]
+    target: Any = None
+    choices: tuple[str, ...] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> tuple[ContentPart, ...]:
+        return (Text(self.input),) if isinstance(self.input, str) else tuple(self.input)
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, Text))
+
+    @property
+    def images(self) -> list[Image]:
+        return [p for p in self.parts if isinstance(p, Image)]
+
+    def to_dict(self) -> dict[str, Any]:
+        inp: Any = self.input if isinstance(self.input, str) else [p.to_dict() for p in self.input]
+        out: dict[str, Any] = {"id": self.id, "input": inp, "target": self.target}
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        if self.metadata:
+            out["metadata"] = self.metadata
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Sample:
+        inp = d["input"]
+        if not isinstance(inp, str):
+            inp = tuple(content_from_dict(c) for c in inp)
+        choices = d.get("choices")
+        return cls(
+            id=str(d["id"]),
+            input=inp,
+            target=d.get("target"),
+            choices=tuple(choices) if choices is not None else None,
+            metadata=dict(d.get("metadata") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationConfig:
+    """Sampling parameters sent with every request of a run."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if d["stop"] is not None:
+            d["stop"] = list(d["stop"])
+        return {k: v for k, v in d.items() if v not in (None, {}, [])}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> GenerationConfig:
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown generation field(s) {sorted(unknown)}; allowed: {sorted(known)}")
+        if d.get("stop") is not None:
+            d["stop"] = tuple(d["stop"])
+        return cls(**d)
+
+    def merged(self, other: GenerationConfig) -> GenerationConfig:
+        """This config with every field that ``other`` sets taken from ``other``."""
+        changes = {f.name: getattr(other, f.name) for f in fields(other) if getattr(other, f.name) not in (None, {})}
+        if "extra" in changes:
+            changes["extra"] = {**self.extra, **other.extra}
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What an adapter is asked: the messages, the sampling config, and the sample they came from.
+
+    Baseline adapters (``reference``, ``random``) read ``sample``; real model adapters must not.
+    """
+
+    messages: tuple[Message, ...]
+    config: GenerationConfig = GenerationConfig()
+    sample: Sample | None = None
+
+    @property
+    def sample_id(self) -> str | None:
+        return self.sample.id if self.sample else None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the model reported them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What an adapter answered. ``error`` is set (and ``text`` empty) when the call failed.
+
+    ``retryable`` tells the runner whether trying again may help (429, 5xx, timeouts);
+    ``retry_after`` is the server's requested wait in seconds, when it gave one.
+    """
+
+    text: str = ""
+    usage: Usage = Usage()
+    latency_s: float = 0.0
+    error: str | None = None
+    reasoning: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A grade, and why. ``value`` is the fraction of ``max_points`` earned (0..1).
+
+    ``stage`` names the rule that decided (e.g. ``boxed+string``, ``numeric``, ``symbolic``,
+    ``structure``, ``judge``, ``human``); ``grader`` names who produced the mark
+    (a scorer name, ``answer``, ``judge``, ``human``). ``extracted``/``normalized`` show what
+    was read out of the response and how it was compared.
+    """
+
+    value: float
+    status: Status
+    points: float = 0.0
+    max_points: float = 1.0
+    stage: str = ""
+    grader: str = ""
+    extracted: Any = None
+    normalized: Any = None
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v not in (None, {}) or k in ("extracted",)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Score:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @classmethod
+    def error(cls, reason: str, max_points: float = 1.0) -> Score:
+        return cls(0.0, "error", 0.0, max_points, stage="error", reason=reason)
+
+
+@dataclass(slots=True)
+class SampleResult:
+    """One line of ``samples.jsonl``: the sample's prompt, the model's response and its score."""
+
+    id: str
+    prompt: list[dict[str, Any]]
+    target: Any
+    response: str | None
+    score: Score
+    usage: Usage = Usage()
+    latency_s: float = 0.0
+    error: str | None = None
+    reasoning: str | None = None
+    cached: bool = False
+    attempts: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "prompt": self.prompt,
+            "target": self.target,
+            "response": self.response,
+            "reasoning": self.reasoning,
+            "usage": {"prompt_tokens": self.usage.prompt_tokens, "completion_tokens": self.usage.completion_tokens},
+            "latency_s": round(self.latency_s, 6),
+            "error": self.error,
+            "cached": self.cached,
+            "attempts": self.attempts,
+            "score": self.score.to_dict(),
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SampleResult:
+        u = d.get("usage") or {}
+        return cls(
+            id=str(d["id"]),
+            prompt=d.get("prompt") or [],
+            target=d.get("target"),
+            response=d.get("response"),
+            score=Score.from_dict(d["score"]),
+            usage=Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0))),
+            latency_s=float(d.get("latency_s", 0.0)),
+            error=d.get("error"),
+            reasoning=d.get("reasoning"),
+            cached=bool(d.get("cached", False)),
+            attempts=int(d.get("attempts", 1)),
+            metadata=d.get("metadata") or {},
+        )
