@@ -13,6 +13,7 @@ from evalkit.types import Request, Response
 # Readers of other output layouts: name -> "module:function" returning {id: output}.
 # A reader is tried when the file is not evalkit's own JSONL layout.
 replay_formats: Registry[Any] = Registry("replay format", "evalkit.replay_formats")
+replay_formats.add("gaokao-bench", "evalkit.tasks.gaokao:read_gaokao_bench_outputs")
 
 
 def read_jsonl_outputs(path: Path) -> dict[str, str]:
