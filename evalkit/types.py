@@ -143,6 +143,17 @@ class Sample:
     def images(self) -> list[Image]:
         return [p for p in self.parts if isinstance(p, Image)]
 
+    @property
+    def max_points(self) -> float:
+        """The item's points from ``metadata["points"]`` (summed over blanks), 1 when absent."""
+        pts = self.metadata.get("points", 1)
+        if isinstance(pts, list | tuple):
+            return float(sum(float(p) for p in pts))
+        try:
+            return float(pts) if pts is not None else 1.0
+        except (TypeError, ValueError):
+            return 1.0
+
     def to_dict(self) -> dict[str, Any]:
         inp: Any = self.input if isinstance(self.input, str) else [p.to_dict() for p in self.input]
         out: dict[str, Any] = {"id": self.id, "input": inp, "target": self.target}

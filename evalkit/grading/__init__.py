@@ -2,7 +2,7 @@
 
 Public surface used by other rooms:
 
-* ``scorers`` — the registry of scorer functions (entry-point group ``evalkit.scorers``).
+* ``scorer_registry`` — the registry of scorer functions (entry-point group ``evalkit.scorers``).
 * ``GraderSpec`` — a scorer name plus options, as a task declares it (picklable).
 * ``grade(sample, output, spec)`` — pure and synchronous; returns a :class:`~evalkit.types.Score`.
 * ``grade_async(sample, output, spec, judge)`` — for scorers that need an LLM judge.
@@ -23,7 +23,7 @@ from evalkit.types import Sample, Score
 
 Judge = Callable[[str], Awaitable[str]]
 
-scorers: Registry[Callable[..., Any]] = Registry("scorer", "evalkit.scorers")
+scorer_registry: Registry[Callable[..., Any]] = Registry("scorer", "evalkit.scorers")
 for _name, _target in {
     "exact": "evalkit.grading.scorers:exact",
     "regex": "evalkit.grading.scorers:regex",
@@ -35,7 +35,7 @@ for _name, _target in {
     "human": "evalkit.grading.scorers:human",
     "gaokao": "evalkit.grading.gaokao:score_item",
 }.items():
-    scorers.add(_name, _target)
+    scorer_registry.add(_name, _target)
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,12 @@ class GraderSpec:
 
 
 def needs_judge(spec: GraderSpec) -> bool:
-    return bool(getattr(scorers.get(spec.name), "needs_judge", False))
+    return bool(getattr(scorer_registry.get(spec.name), "needs_judge", False))
 
 
 def grade(sample: Sample, output: str, spec: GraderSpec) -> Score:
     """Grade one response with the named scorer; never raises for a model's answer."""
-    fn = scorers.get(spec.name)
+    fn = scorer_registry.get(spec.name)
     score: Score = fn(sample, output, **spec.options)
     if not score.grader:
         from dataclasses import replace
@@ -66,7 +66,7 @@ def grade(sample: Sample, output: str, spec: GraderSpec) -> Score:
 
 async def grade_async(sample: Sample, output: str, spec: GraderSpec, judge: Judge | None = None) -> Score:
     """Grade with a judge-backed scorer (awaited on the caller's loop)."""
-    fn = scorers.get(spec.name)
+    fn = scorer_registry.get(spec.name)
     if getattr(fn, "needs_judge", False):
         if judge is None:
             return Score.error(f"scorer {spec.name!r} needs a judge model (--judge URI)")

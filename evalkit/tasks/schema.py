@@ -75,7 +75,7 @@ def parse_dataset(path: Path, data: dict[str, Any], data_override: str | None = 
 
 
 def parse_grader(path: Path, data: dict[str, Any] | str | None) -> GraderSpec:
-    from evalkit.grading import scorers
+    from evalkit.grading import scorer_registry as scorers
 
     if data is None:
         return GraderSpec("exact")

@@ -1,0 +1,142 @@
+"""A small pool of forked grading processes with a per-item time limit.
+
+Grading is CPU work (sympy, regexes over long answers) and a hostile answer can make it slow,
+so the runner never grades on its event loop: each item goes to an idle worker process, and a
+worker that exceeds the time limit is killed and replaced. That item scores ``wrong`` with stage
+``timeout``; the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import signal
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from evalkit.grading import GraderSpec, grade
+from evalkit.types import Sample, Score
+
+
+def _worker_main(conn: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        job_id, sample, output, spec = msg
+        try:
+            score = grade(sample, output, spec)
+        except Exception as exc:  # a grader bug must cost one sample, not the run
+            score = Score.error(f"grader {spec.name!r} failed: {type(exc).__name__}: {exc}", sample.max_points)
+        try:
+            conn.send((job_id, score))
+        except (BrokenPipeError, OSError):
+            return
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    conn: Connection
+    pending: dict[int, asyncio.Future[Score]] = field(default_factory=dict)
+
+
+class GradePool:
+    """``await pool.grade(sample, output, spec)`` in a killable worker process."""
+
+    def __init__(self, workers: int = 1, time_limit: float = 30.0) -> None:
+        self.size = max(1, workers)
+        self.time_limit = time_limit
+        self._ctx = mp.get_context("fork")
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: list[_Worker] = []
+        self._next_id = 0
+        self.timeouts = 0
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        proc = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        proc.start()
+        child.close()
+        worker = _Worker(proc, parent)
+        asyncio.get_running_loop().add_reader(parent.fileno(), self._on_readable, worker)
+        self._all.append(worker)
+        return worker
+
+    def _on_readable(self, worker: _Worker) -> None:
+        try:
+            job_id, score = worker.conn.recv()
+        except (EOFError, OSError):
+            self._retire(worker)
+            for fut in worker.pending.values():
+                if not fut.done():
+                    fut.set_exception(RuntimeError("grading worker died"))
+            worker.pending.clear()
+            return
+        fut = worker.pending.pop(job_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(score)
+
+    def _retire(self, worker: _Worker) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.remove_reader(worker.conn.fileno())
+        except (ValueError, OSError):
+            pass
+        if worker.proc.is_alive():
+            os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.join(timeout=1)
+        worker.conn.close()
+        if worker in self._all:
+            self._all.remove(worker)
+
+    async def grade(self, sample: Sample, output: str, spec: GraderSpec) -> Score:
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for _ in range(self.size):
+                self._idle.put_nowait(self._spawn())
+        worker = await self._idle.get()
+        self._next_id += 1
+        job_id = self._next_id
+        fut: asyncio.Future[Score] = asyncio.get_running_loop().create_future()
+        worker.pending[job_id] = fut
+        try:
+            worker.conn.send((job_id, sample, output, spec))
+            return await asyncio.wait_for(fut, self.time_limit)
+        except TimeoutError:
+            self.timeouts += 1
+            self._retire(worker)
+            worker = self._spawn()
+            return Score(0.0, "wrong", 0.0, sample.max_points, stage="timeout", grader=spec.name,
+                         reason=f"grading took longer than {self.time_limit:g}s and was stopped")
+        except RuntimeError as exc:
+            worker = self._spawn()
+            return Score.error(str(exc), sample.max_points)
+        finally:
+            worker.pending.pop(job_id, None)
+            if self._idle is not None:
+                self._idle.put_nowait(worker)
+
+    def close(self) -> None:
+        for worker in list(self._all):
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+            try:
+                asyncio.get_running_loop().remove_reader(worker.conn.fileno())
+            except (RuntimeError, ValueError, OSError):
+                pass
+            worker.proc.join(timeout=2)
+            if worker.proc.is_alive():
+                worker.proc.kill()
+            worker.conn.close()
+        self._all.clear()
+        self._idle = None
+

@@ -1,0 +1,347 @@
+"""The async engine: render → (cache | adapter.generate with retries) → grade off-loop → stream to disk.
+
+One sample travels one way and is written once. The runner knows nothing of how a task scores
+or how an adapter talks: it only orchestrates concurrency, retries, timeouts, the cache,
+resume, the grading pool and progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from evalkit.adapters import Adapter
+from evalkit.cache import ResponseCache, request_key
+from evalkit.grading import GraderSpec, grade_async, needs_judge
+from evalkit.grading.metrics import summarize
+from evalkit.pool import GradePool
+from evalkit.progress import Progress, RunStats
+from evalkit.results import (
+    RUN_FILE,
+    SAMPLES_FILE,
+    SUMMARY_FILE,
+    SampleWriter,
+    compact_samples,
+    environment_record,
+    iter_sample_lines,
+    now_iso,
+    write_json_atomic,
+)
+from evalkit.tasks import Task
+from evalkit.types import GenerationConfig, Message, Request, Response, Sample, SampleResult, Score, Text
+
+ImagePolicy = Literal["send", "skip", "text"]
+
+
+class RunError(ValueError):
+    """A run that cannot start (bad output folder, nothing to do); one sentence for the user."""
+
+
+@dataclass
+class RunConfig:
+    concurrency: int = 32
+    max_retries: int = 3
+    timeout_s: float = 120.0
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    limit: int | None = None
+    ids: list[str] | None = None
+    seed: int | None = None
+    output: Path | None = None
+    results_root: Path = Path("results")
+    use_cache: bool = True
+    cache_path: Path | None = None
+    grade_workers: int = 1
+    grade_time_limit_s: float = 30.0
+    images: ImagePolicy = "send"
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    judge: Adapter | None = None
+    progress: bool = True
+
+
+@dataclass
+class RunOutcome:
+    path: Path
+    summary: dict[str, Any]
+    stats: RunStats
+
+
+def default_run_dir(root: Path, task: Task, adapter: Adapter) -> Path:
+    slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in adapter.uri)[:60]
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = root / f"{task.name}__{slug}__{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def select_samples(task: Task, cfg: RunConfig) -> list[Sample]:
+    samples = task.samples
+    if cfg.ids:
+        wanted = set(cfg.ids)
+        missing = wanted - {s.id for s in samples}
+        if missing:
+            raise RunError(f"--ids: no sample(s) {', '.join(sorted(missing)[:5])} in task {task.name!r}")
+        samples = [s for s in samples if s.id in wanted]
+    if cfg.limit is not None:
+        samples = samples[: cfg.limit]
+    return samples
+
+
+def _check_resumable(path: Path, task: Task, adapter: Adapter) -> None:
+    try:
+        record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise RunError(f"{path}: has a samples file but no readable {RUN_FILE}; choose another --output") from None
+    old_task = record.get("task", {}).get("name")
+    old_model = record.get("adapter", {}).get("uri")
+    if old_task != task.name or old_model != adapter.uri:
+        raise RunError(
+            f"--output {path} holds a run of task {old_task!r} with model {old_model!r}, not {task.name!r} "
+            f"with {adapter.uri!r}; choose another folder"
+        )
+
+
+def load_finished(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished samples already in a run folder (errors are not finished: they are tried again)."""
+    done: dict[str, dict[str, Any]] = {}
+    for rec in iter_sample_lines(path / SAMPLES_FILE):
+        if "id" in rec and "score" in rec:
+            done[str(rec["id"])] = rec
+    return {k: v for k, v in done.items() if v["score"].get("status") != "error"}
+
+
+class Runner:
+    """Runs one task against one adapter into one run folder."""
+
+    def __init__(self, task: Task, adapter: Adapter, cfg: RunConfig,
+                 on_result: Callable[[SampleResult], None] | None = None) -> None:
+        self.task = task
+        self.adapter = adapter
+        self.cfg = cfg
+        self.generation = task.generation.merged(cfg.generation)
+        if cfg.seed is not None and self.generation.seed is None:
+            self.generation = replace(self.generation, seed=cfg.seed)
+        self.stats = RunStats()
+        self.on_result = on_result
+        self.cache: ResponseCache | None = None
+        self.pool: GradePool | None = None
+        self.writer: SampleWriter | None = None
+        self._identity = adapter.identity()
+        self._judge_fn = self._make_judge(cfg.judge) if cfg.judge else None
+
+    # -- the run folder -------------------------------------------------------------------------
+    def prepare(self) -> tuple[Path, list[Sample]]:
+        cfg = self.cfg
+        path = cfg.output or default_run_dir(cfg.results_root, self.task, self.adapter)
+        samples = select_samples(self.task, cfg)
+        finished: dict[str, dict[str, Any]] = {}
+        if (path / SAMPLES_FILE).exists():
+            _check_resumable(path, self.task, self.adapter)
+            finished = load_finished(path)
+            compact_samples(path / SAMPLES_FILE, finished)
+        path.mkdir(parents=True, exist_ok=True)
+        todo = [s for s in samples if s.id not in finished]
+        self.stats.total = len(todo)
+        self.record = self._record(path, len(samples), len(finished))
+        write_json_atomic(path / RUN_FILE, self.record)
+        return path, todo
+
+    def _record(self, path: Path, n_samples: int, n_resumed: int) -> dict[str, Any]:
+        t = self.task
+        old: dict[str, Any] = {}
+        if (path / RUN_FILE).exists():
+            try:
+                old = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                old = {}
+        return {
+            "id": path.name,
+            "status": "running",
+            "task": {
+                "name": t.name, "version": t.version, "description": t.description, "source": t.source,
+                "hash": t.definition_hash, "prompt_hash": t.prompt_hash,
+                "dataset": t.dataset.describe() if t.dataset else t.source,
+                "dataset_fingerprint": t.dataset_fingerprint(),
+                "grader": t.grader.to_dict(), "metrics": t.metrics, "modality": t.modality,
+                "options": {k: str(v) for k, v in t.options.items()},
+            },
+            "adapter": self._identity,
+            "judge": self.cfg.judge.identity() if self.cfg.judge else None,
+            "generation": self.generation.to_dict(),
+            "config": {
+                "concurrency": self.cfg.concurrency, "max_retries": self.cfg.max_retries,
+                "timeout_s": self.cfg.timeout_s, "limit": self.cfg.limit, "ids": self.cfg.ids,
+                "seed": self.cfg.seed, "cache": self.cfg.use_cache, "images": self.cfg.images,
+                "grade_time_limit_s": self.cfg.grade_time_limit_s,
+            },
+            "env": environment_record(),
+            "started": old.get("started") or now_iso(),
+            "resumed": [*old.get("resumed", []), now_iso()] if n_resumed else old.get("resumed", []),
+            "finished": None,
+            "counts": {"samples": n_samples, "already_done": n_resumed},
+        }
+
+    # -- one sample -----------------------------------------------------------------------------
+    def _messages(self, sample: Sample) -> tuple[tuple[Message, ...] | None, dict[str, Any]]:
+        """The prompt for a sample, honouring the image policy for text-only adapters."""
+        messages = self.task.render(sample)
+        if not sample.images or not (self.adapter.text_only or self.cfg.images != "send"):
+            return messages, {}
+        if self.cfg.images == "skip" or (self.adapter.text_only and self.cfg.images == "send"):
+            return None, {"images": "skipped"}
+        stripped = tuple(Message(m.role, tuple(p for p in m.content if isinstance(p, Text))) for m in messages)
+        return stripped, {"images": "text_only"}
+
+    async def _generate(self, request: Request) -> tuple[Response, int, bool]:
+        key = None
+        if self.cache is not None and self.adapter.cacheable:
+            key = request_key(self._identity, request)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit, 0, True
+        cfg = self.cfg
+        attempt = 0
+        while True:
+            attempt += 1
+            t0 = time.perf_counter()
+            try:
+                resp = await asyncio.wait_for(self.adapter.generate(request), cfg.timeout_s)
+            except TimeoutError:
+                resp = Response(error=f"no answer within {cfg.timeout_s:g}s", retryable=True)
+            except Exception as exc:  # an adapter bug is an error on this sample, not a crash
+                resp = Response(error=f"{type(exc).__name__}: {exc}")
+            if not resp.latency_s:
+                resp = replace(resp, latency_s=time.perf_counter() - t0)
+            if resp.ok or not resp.retryable or attempt > cfg.max_retries:
+                break
+            self.stats.retries += 1
+            delay = resp.retry_after
+            if delay is None:
+                delay = min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** (attempt - 1)) * (0.5 + random.random())
+            await asyncio.sleep(min(delay, cfg.backoff_max_s))
+        if key is not None and resp.ok and self.cache is not None:
+            self.cache.put(key, resp)
+        return resp, attempt, False
+
+    async def _grade(self, sample: Sample, text: str) -> Score:
+        spec: GraderSpec = self.task.grader
+        if needs_judge(spec):
+            return await grade_async(sample, text, spec, self._judge_fn)
+        assert self.pool is not None
+        return await self.pool.grade(sample, text, spec)
+
+    async def run_one(self, sample: Sample) -> SampleResult:
+        messages, extra_meta = self._messages(sample)
+        prompt = [m.to_dict() for m in messages] if messages else [m.to_dict() for m in self.task.render(sample)]
+        meta = {**sample.metadata, **extra_meta}
+        meta.pop("reference_response", None)
+        if messages is None:
+            score = Score(0.0, "skipped", 0.0, sample.max_points, stage="skipped",
+                          reason="image question skipped for a text-only model")
+            return SampleResult(sample.id, prompt, sample.target, None, score, metadata=meta, attempts=0)
+        request = Request(messages, self.generation, sample)
+        resp, attempts, cached = await self._generate(request)
+        if not resp.ok:
+            score = Score.error(resp.error or "error", sample.max_points)
+        else:
+            score = await self._grade(sample, resp.text)
+        return SampleResult(sample.id, prompt, sample.target, resp.text if resp.ok else None, score,
+                            usage=resp.usage, latency_s=resp.latency_s, error=resp.error,
+                            reasoning=resp.reasoning, cached=cached, attempts=attempts, metadata=meta)
+
+    def _record_result(self, result: SampleResult) -> None:
+        assert self.writer is not None
+        self.writer.write(result)
+        s = self.stats
+        s.done += 1
+        status = result.score.status
+        if status == "error":
+            s.errors += 1
+        elif status == "skipped":
+            s.skipped += 1
+        else:
+            s.graded += 1
+            s.value_sum += result.score.value
+        if self.on_result:
+            self.on_result(result)
+
+    # -- the whole run --------------------------------------------------------------------------
+    async def run(self) -> RunOutcome:
+        path, todo = self.prepare()
+        cfg = self.cfg
+        self.writer = SampleWriter(path / SAMPLES_FILE)
+        self.cache = ResponseCache(cfg.cache_path) if cfg.use_cache and self.adapter.cacheable else None
+        self.pool = GradePool(cfg.grade_workers, cfg.grade_time_limit_s)
+        queue: asyncio.Queue[Sample | None] = asyncio.Queue()
+        for s in todo:
+            queue.put_nowait(s)
+        label = f"{self.task.name} × {self.adapter.uri}"
+        try:
+            with Progress(label, self.stats, enabled=cfg.progress) as progress:
+                async def worker() -> None:
+                    while True:
+                        sample = queue.get_nowait() if not queue.empty() else None
+                        if sample is None:
+                            return
+                        self._record_result(await self.run_one(sample))
+                        progress.update()
+
+                n_workers = max(1, min(cfg.concurrency, len(todo)))
+                await asyncio.gather(*(worker() for _ in range(n_workers)))
+        finally:
+            self.writer.close()
+            if self.cache is not None:
+                self.cache.close()
+            self.pool.close()
+            await self.adapter.aclose()
+            if cfg.judge is not None:
+                await cfg.judge.aclose()
+        summary = self._finish(path)
+        return RunOutcome(path, summary, self.stats)
+
+    def _finish(self, path: Path) -> dict[str, Any]:
+        wanted = {s.id for s in select_samples(self.task, self.cfg)}
+        latest: dict[str, SampleResult] = {}
+        for rec in iter_sample_lines(path / SAMPLES_FILE):
+            if str(rec.get("id")) in wanted:
+                latest[str(rec["id"])] = SampleResult.from_dict(rec)
+        results = list(latest.values())
+        summary = summarize(results, self.task.metrics)
+        summary["task"] = self.task.name
+        summary["model"] = self.adapter.uri
+        summary["timing"] = {
+            "wall_s": round(time.perf_counter() - self.stats.started, 3),
+            "samples_per_s": round(self.stats.rate, 2),
+            "retries": self.stats.retries,
+            "grading_timeouts": self.pool.timeouts if self.pool else 0,
+        }
+        write_json_atomic(path / SUMMARY_FILE, summary)
+        self.record.update(status="finished", finished=now_iso(), counts={**self.record["counts"], **summary["counts"]})
+        write_json_atomic(path / RUN_FILE, self.record)
+        return summary
+
+    @staticmethod
+    def _make_judge(judge: Adapter) -> Callable[[str], Any]:
+        async def ask(prompt: str) -> str:
+            resp = await judge.generate(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
+            if not resp.ok:
+                raise RuntimeError(f"judge {judge.uri} failed: {resp.error}")
+            return resp.text
+
+        return ask
+
+
+
+def run_sync(task: Task, adapter: Adapter, cfg: RunConfig) -> RunOutcome:
+    """Run a task to completion from synchronous code."""
+    return asyncio.run(Runner(task, adapter, cfg).run())
