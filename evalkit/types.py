@@ -286,8 +286,16 @@ class Score:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {k: v for k, v in d.items() if v not in (None, {}) or k in ("extracted",)}
+        d: dict[str, Any] = {
+            "value": self.value, "status": self.status, "points": self.points, "max_points": self.max_points,
+            "stage": self.stage, "grader": self.grader, "extracted": self.extracted,
+        }
+        for key in ("normalized", "reason"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        if self.details:
+            d["details"] = self.details
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Score:
