@@ -173,3 +173,48 @@ def test_resuming_into_another_runs_folder_is_refused(tmp_path: Path, mcq_file: 
     run_sync(task, make_adapter("reference"), cfg(tmp_path, limit=2))
     with pytest.raises(RunError, match="holds a run of task"):
         run_sync(task, make_adapter("random:1"), cfg(tmp_path, limit=2))
+
+
+class TextOnly(Adapter):
+    scheme = "textonly"
+    text_only = True
+
+    def __init__(self, target: str = "") -> None:
+        super().__init__(target)
+        self.seen: list[Request] = []
+
+    async def generate(self, request: Request) -> Response:
+        self.seen.append(request)
+        return Response(text=f"故选{request.sample.target if request.sample else 'A'}")
+
+
+def _image_task(tmp_path: Path) -> Path:
+    from PIL import Image as PILImage
+
+    PILImage.new("RGB", (8, 8), "blue").save(tmp_path / "blue.png")
+    lines = []
+    for i in range(6):
+        inp: Any = f"text question {i}"
+        if i % 2:
+            inp = [{"type": "text", "text": f"What colour is <image 1>? ({i})"},
+                   {"type": "image", "path": str(tmp_path / "blue.png")}]
+        lines.append(json.dumps({"id": f"s{i}", "input": inp, "choices": ["blue", "red"], "target": "A"}))
+    (tmp_path / "img.jsonl").write_text("\n".join(lines) + "\n")
+    return tmp_path / "img.jsonl"
+
+
+def test_text_only_models_skip_image_questions_or_get_the_text_alone(tmp_path: Path) -> None:
+    task = get_task(str(_image_task(tmp_path)))
+    skipping = TextOnly()
+    out = run_sync(task, skipping, cfg(tmp_path, output=tmp_path / "skip", images="skip"))
+    assert out.summary["counts"]["skipped"] == 3 and len(skipping.seen) == 3
+    assert out.summary["metrics"]["accuracy_graded"] == 1.0
+
+    texting = TextOnly()
+    out = run_sync(task, texting, cfg(tmp_path, output=tmp_path / "text", images="text", use_cache=False))
+    assert len(texting.seen) == 6 and not any(r.messages[-1].images for r in texting.seen)
+    marked = [r for r in load_run(out.path).results if r.metadata.get("images") == "text_only"]
+    assert len(marked) == 3
+    # the record keeps the image by content hash, never its bytes
+    image_part = load_run(tmp_path / "skip").results[1].prompt[0]["content"][1]
+    assert image_part["type"] == "image" and len(image_part["sha256"]) == 64
