@@ -18,6 +18,7 @@ for _scheme, _target in {
     "reference": "evalkit.adapters.baselines:ReferenceAdapter",
     "random": "evalkit.adapters.baselines:RandomAdapter",
     "replay": "evalkit.adapters.replay:ReplayAdapter",
+    "openai": "evalkit.adapters.openai:OpenAIAdapter",
 }.items():
     adapters.add(_scheme, _target)
 

@@ -1,0 +1,248 @@
+"""A lean HTTP/1.1 client over asyncio streams, used by the ``openai`` and ``anthropic`` adapters.
+
+This module owns the wire: one keep-alive connection pool per origin, request framing,
+``Content-Length``, chunked and read-to-close response bodies, and the one safe retry of a
+request whose reused keep-alive connection turned out to be closed by the server.
+
+Why not httpx or the official SDKs: they cost 20-30x more CPU per request (about 1.7 ms for the
+official OpenAI client against about 0.06 ms here, measured on a 2-core machine), which at
+64-way concurrency makes the harness, not the model server, the bottleneck. Only what chat
+APIs need is implemented: no redirects, no proxies, no HTTP/2, no compression.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+_HEADER_END = b"\r\n\r\n"
+_CRLF = b"\r\n"
+_STREAM_LIMIT = 1 << 20  # longest header block or chunk-size line we accept
+
+
+class TransportError(Exception):
+    """The exchange failed before a complete response arrived (refused, reset, closed, bad framing)."""
+
+
+@dataclass(slots=True)
+class HTTPResponse:
+    """A complete response: status, lower-cased headers and the whole body."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+class _Conn:
+    __slots__ = ("reader", "writer", "got_bytes")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.got_bytes = False
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - closing a broken transport must never raise
+            pass
+
+
+class _StaleConnection(Exception):
+    """A reused keep-alive connection was already closed by the server (nothing was received)."""
+
+
+def split_url(base_url: str) -> tuple[str, str, int, str]:
+    """``(scheme, host, port, path_prefix)`` of an ``http(s)://host[:port]/prefix`` URL."""
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base URL {base_url!r} must look like http://host:port/v1 or https://host/v1")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname, port, parts.path.rstrip("/")
+
+
+class HTTPClient:
+    """Keep-alive HTTP/1.1 requests to one origin (``base_url``); safe to share across tasks.
+
+    Connections are opened on demand (the caller bounds concurrency) and parked for reuse;
+    a connection interrupted mid-exchange (timeout, cancellation, error) is closed, never reused.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str] | None = None,
+        *,
+        connect_timeout: float = 30.0,
+        max_idle: int = 1024,
+    ) -> None:
+        self.scheme, self.host, self.port, self.prefix = split_url(base_url)
+        default_port = 443 if self.scheme == "https" else 80
+        host_header = self.host if self.port == default_port else f"{self.host}:{self.port}"
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self._fixed_headers = f"Host: {host_header}\r\n{extra}"
+        self.connect_timeout = connect_timeout
+        self.max_idle = max_idle
+        self._idle: list[_Conn] = []
+        self._ssl: Any = None
+        self.opened = 0  # connections opened so far (for tests and benchmarks)
+
+    async def post(self, path: str, body: bytes, content_type: str = "application/json") -> HTTPResponse:
+        return await self.request("POST", path, body, {"Content-Type": content_type})
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> HTTPResponse:
+        """Send one request and read the whole response; raises :class:`TransportError`."""
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items()) if headers else ""
+        head = (
+            f"{method} {self.prefix}{path} HTTP/1.1\r\n{self._fixed_headers}{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode("latin-1")
+        payload = head + body
+        for _ in range(2):
+            conn, reused = self._take_idle()
+            if conn is None:
+                conn = await self._open()
+            try:
+                conn.writer.write(payload)
+                await conn.writer.drain()
+                response, keep = await _read_response(conn, method)
+            except _StaleConnection:
+                conn.close()
+                if reused:
+                    continue
+                raise TransportError("the server closed the connection without answering") from None
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+                conn.close()
+                if reused and not conn.got_bytes and isinstance(exc, ConnectionError):
+                    continue
+                raise TransportError(_describe(exc)) from None
+            except BaseException:
+                conn.close()  # cancelled or timed out mid-exchange: the stream state is unknown
+                raise
+            if keep and len(self._idle) < self.max_idle:
+                self._idle.append(conn)
+            else:
+                conn.close()
+            return response
+        raise TransportError("the server closed the connection without answering")
+
+    def _take_idle(self) -> tuple[_Conn | None, bool]:
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.reader.at_eof() or conn.writer.is_closing():
+                conn.close()
+                continue
+            conn.got_bytes = False
+            return conn, True
+        return None, False
+
+    async def _open(self) -> _Conn:
+        ssl_ctx = None
+        if self.scheme == "https":
+            if self._ssl is None:
+                import ssl
+
+                self._ssl = ssl.create_default_context()
+            ssl_ctx = self._ssl
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, ssl=ssl_ctx, limit=_STREAM_LIMIT),
+                self.connect_timeout,
+            )
+        except TimeoutError:
+            raise TransportError(
+                f"could not connect to {self.host}:{self.port} within {self.connect_timeout:g} s"
+            ) from None
+        except OSError as exc:
+            raise TransportError(f"could not connect to {self.host}:{self.port}: {_describe(exc)}") from None
+        self.opened += 1
+        return _Conn(reader, writer)
+
+    @property
+    def idle_connections(self) -> int:
+        return len(self._idle)
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+async def _read_response(conn: _Conn, method: str) -> tuple[HTTPResponse, bool]:
+    reader = conn.reader
+    try:
+        block = await reader.readuntil(_HEADER_END)
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            raise _StaleConnection() from None
+        raise
+    conn.got_bytes = True
+    status, reason, version, headers = _parse_head(block)
+    body, to_close = await _read_body(reader, method, status, headers)
+    conn_header = headers.get("connection", "").lower()
+    keep = not to_close and (
+        "keep-alive" in conn_header if version == "HTTP/1.0" else "close" not in conn_header
+    )
+    return HTTPResponse(status, reason, headers, body), keep
+
+
+def _parse_head(block: bytes) -> tuple[int, str, str, dict[str, str]]:
+    lines = block[:-4].decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/") or not code.isdigit():
+        raise ValueError(f"not an HTTP response: {lines[0][:80]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise ValueError(f"malformed header line {line[:80]!r}")
+        key = name.strip().lower()
+        value = value.strip()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return int(code), reason, version, headers
+
+
+async def _read_body(
+    reader: asyncio.StreamReader, method: str, status: int, headers: dict[str, str]
+) -> tuple[bytes, bool]:
+    """The body and whether the connection must close after it."""
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return b"", False
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return await _read_chunked(reader), False
+    length = headers.get("content-length")
+    if length is not None:
+        n = int(length)
+        return (await reader.readexactly(n) if n else b""), False
+    return await reader.read(), True
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        line = await reader.readuntil(_CRLF)
+        size = int(line.split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            while (await reader.readuntil(_CRLF)) != _CRLF:  # optional trailers
+                pass
+            return b"".join(parts)
+        chunk = await reader.readexactly(size + 2)
+        parts.append(chunk[:-2])
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return f"connection closed mid-response ({len(exc.partial)} bytes of {exc.expected or '?'} read)"
+    if isinstance(exc, ValueError):
+        return f"malformed HTTP response ({exc})"
+    text = str(exc) or type(exc).__name__
+    return text

@@ -1,0 +1,96 @@
+"""Adaptive per-endpoint concurrency (AIMD) for HTTP adapters.
+
+The runner bounds the whole run with ``--concurrency``; this limiter bounds one endpoint and
+adapts: it starts fully open at ``max_limit``, halves on overload (a 429/503/529 or a timeout;
+at most once per typical latency, so one burst counts once) and, while latencies stay within
+``tolerance`` times the best recently seen, adds one slot per full window of successes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+
+class AdaptiveLimiter:
+    """An async semaphore whose size moves between ``min_limit`` and ``max_limit``."""
+
+    def __init__(
+        self,
+        max_limit: int,
+        *,
+        min_limit: int = 1,
+        initial: int | None = None,
+        decrease: float = 0.5,
+        tolerance: float = 2.0,
+    ) -> None:
+        if max_limit < 1 or min_limit < 1 or min_limit > max_limit:
+            raise ValueError(f"limiter bounds must satisfy 1 <= min ({min_limit}) <= max ({max_limit})")
+        self.max_limit = max_limit
+        self.min_limit = min_limit
+        self.limit = float(initial if initial is not None else max_limit)
+        self.decrease = decrease
+        self.tolerance = tolerance
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.overloads = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._best_latency: float | None = None
+        self._typical_latency = 0.0
+        self._last_decrease = 0.0
+
+    async def acquire(self) -> None:
+        if self.in_flight < int(self.limit) and not self._waiters:
+            self._enter()
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled():
+                self._exit()  # we were granted a slot but got cancelled: hand it on
+            else:
+                self._waiters.remove(fut)
+            raise
+
+    def release(self) -> None:
+        self._exit()
+
+    def _enter(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.max_in_flight:
+            self.max_in_flight = self.in_flight
+
+    def _exit(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < int(self.limit):
+            fut = self._waiters.popleft()
+            if not fut.done():
+                self._enter()
+                fut.set_result(None)
+
+    def on_success(self, latency_s: float) -> None:
+        """A normal answer: remember the latency and grow while it holds."""
+        best = self._best_latency
+        if best is None or latency_s < best:
+            self._best_latency = best = latency_s
+        else:  # let the best drift up slowly so a permanently slower server is accepted
+            self._best_latency = best = best + 0.001 * (latency_s - best)
+        self._typical_latency += 0.1 * (latency_s - self._typical_latency)
+        if self.limit < self.max_limit and latency_s <= self.tolerance * max(best, 1e-3):
+            self.limit = min(self.max_limit, self.limit + 1.0 / self.limit)
+            self._wake()
+
+    def on_overload(self) -> None:
+        """The endpoint pushed back (429/503/529) or timed out: shrink, once per latency window."""
+        self.overloads += 1
+        now = time.monotonic()
+        if now - self._last_decrease < max(self._typical_latency, 0.05):
+            return
+        self._last_decrease = now
+        self.limit = max(float(self.min_limit), self.limit * self.decrease)

@@ -1,0 +1,302 @@
+"""What every JSON-over-HTTP model adapter shares: options, the API key, the request loop, outcomes.
+
+This module owns turning one model call into exactly one :class:`~evalkit.types.Response`:
+it parses ``-M key=value`` strings into typed options, reads the API key from the environment
+(never storing it in options, identity, results or logs), holds the lean keep-alive client and
+the per-endpoint :class:`~evalkit.adapters.limiter.AdaptiveLimiter`, and maps every way a call
+can end — answer, HTTP error, ``Retry-After``, dropped or hung connection, malformed JSON — to a
+response whose ``error``/``retryable``/``retry_after`` tell the runner what to do. Subclasses
+(``openai``, ``anthropic``) only build the body and read the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from typing import Any, ClassVar
+
+from evalkit.adapters.base import Adapter, AdapterError
+from evalkit.adapters.http import HTTPClient, HTTPResponse, TransportError, split_url
+from evalkit.adapters.limiter import AdaptiveLimiter
+from evalkit.types import Image, Request, Response
+
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+OVERLOAD_STATUSES = frozenset({429, 503, 529})
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+COMMON_OPTIONS: dict[str, str] = {
+    "base_url": "endpoint root, e.g. http://127.0.0.1:8000/v1 (also --base-url)",
+    "api_key_env": "name of the environment variable holding the API key (also --api-key-env)",
+    "timeout": "seconds to wait for one answer before it counts as a retryable timeout (default 600)",
+    "max_concurrency": "most requests in flight to this endpoint (default 256; the run's --concurrency also applies)",
+    "adaptive": "adapt the in-flight limit: halve on 429/503/timeouts, grow back while latency holds (default true)",
+    "image_max_side": "longest image side in pixels sent to the model (default 2048)",
+    "image_max_pixels": "most pixels per image (default 2048*2048)",
+    "image_max_bytes": "largest encoded image in bytes (default 5 MiB)",
+    "image_format": "re-encoding format for resized images: PNG (default) or JPEG",
+    "extra_body": "JSON object merged into every request body (engine-specific fields)",
+}
+
+
+class ResponseShapeError(ValueError):
+    """A well-formed JSON answer that lacks what the protocol promises (e.g. no choices)."""
+
+
+def opt_bool(options: dict[str, Any], name: str, default: bool) -> bool:
+    value = options.get(name, default)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise AdapterError(f"-M {name}={value!r}: expected true or false")
+
+
+def opt_number(options: dict[str, Any], name: str, default: Any, kind: type = int) -> Any:
+    value = options.get(name, default)
+    if value is None or value == "none":
+        return None
+    try:
+        number = kind(eval_product(value) if kind is int and isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise AdapterError(f"-M {name}={value!r}: expected {'an integer' if kind is int else 'a number'}") from None
+    if number < 0:
+        raise AdapterError(f"-M {name}={value!r}: must not be negative")
+    return number
+
+
+def eval_product(text: str) -> int:
+    """``"2048*2048"`` → 4194304; plain integers pass through."""
+    result = 1
+    for factor in text.split("*"):
+        result *= int(factor.strip())
+    return result
+
+
+def opt_json(options: dict[str, Any], name: str) -> dict[str, Any]:
+    value = options.get(name)
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise AdapterError(f"-M {name}: not valid JSON ({exc.msg} at position {exc.pos})") from None
+    if not isinstance(parsed, dict):
+        raise AdapterError(f"-M {name}: expected a JSON object like '{{\"top_k\": 20}}'")
+    return parsed
+
+
+def parse_retry_after(resp: HTTPResponse) -> float | None:
+    """Seconds the server asked us to wait: ``retry-after-ms``, ``Retry-After`` seconds or HTTP date."""
+    ms = resp.header("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = resp.header("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_message(body: bytes) -> str:
+    """The server's own words from an error body (``{"error": {"message": ...}}`` or the text)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body[:200].decode("utf-8", "replace").strip() or "(empty body)"
+    if isinstance(payload, dict):
+        err = payload.get("error", payload)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])[:500]
+        if isinstance(err, str):
+            return err[:500]
+    return json.dumps(payload)[:200]
+
+
+class RemoteAdapter(Adapter):
+    """Base for adapters that POST JSON to an HTTP endpoint. Subclasses set the class attributes below."""
+
+    default_base_url: ClassVar[str] = ""
+    default_key_env: ClassVar[str] = ""
+    base_url_env: ClassVar[str] = ""  # environment variable that may hold the base URL
+    hosted_hosts: ClassVar[tuple[str, ...]] = ()  # hosts that always need a key
+
+    def __init__(self, target: str = "", **options: Any) -> None:
+        super().__init__(target, **options)
+        if not target:
+            raise AdapterError(f"--model {self.scheme}:MODEL: name the model after the colon")
+        base = options.get("base_url") or (os.environ.get(self.base_url_env) if self.base_url_env else None)
+        self.base_url = str(base or self.default_base_url).rstrip("/")
+        try:
+            split_url(self.base_url)
+        except ValueError as exc:
+            raise AdapterError(f"--base-url: {exc}") from None
+        self.timeout = opt_number(options, "timeout", 600.0, float)
+        self.max_concurrency = max(1, opt_number(options, "max_concurrency", 256))
+        self.adaptive = opt_bool(options, "adaptive", True)
+        self.extra_body = opt_json(options, "extra_body")
+        self.image_profile = self._image_profile(options)
+        self._key = self._api_key(options)
+        self._client: HTTPClient | None = None
+        self.limiter = AdaptiveLimiter(self.max_concurrency)
+
+    # ----- configuration ------------------------------------------------------------------
+
+    def _api_key(self, options: dict[str, Any]) -> str | None:
+        env = options.get("api_key_env")
+        if env:
+            key = os.environ.get(str(env))
+            if not key:
+                raise AdapterError(f"--api-key-env {env}: the environment variable {env} is not set")
+            return key
+        key = os.environ.get(self.default_key_env)
+        host = split_url(self.base_url)[1]
+        if not key and host in self.hosted_hosts:
+            raise AdapterError(f"--model {self.uri}: set {self.default_key_env} (or name another variable with --api-key-env)")
+        return key or None
+
+    def _image_profile(self, options: dict[str, Any]) -> Any:
+        from evalkit.images import ImageProfile
+
+        fmt = str(options.get("image_format", "PNG")).upper()
+        if fmt not in ("PNG", "JPEG"):
+            raise AdapterError(f"-M image_format={fmt}: expected PNG or JPEG")
+        return ImageProfile(
+            max_side=opt_number(options, "image_max_side", 2048),
+            max_pixels=opt_number(options, "image_max_pixels", 2048 * 2048),
+            max_bytes=opt_number(options, "image_max_bytes", 5 * 1024 * 1024),
+            format=fmt,
+        )
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["base_url"] = self.base_url
+        return ident
+
+    # ----- subclass hooks -----------------------------------------------------------------
+
+    def path_for(self, request: Request) -> str:
+        raise NotImplementedError
+
+    def build_body(self, request: Request, images: dict[int, Any]) -> dict[str, Any]:
+        """The JSON body; ``images`` maps ``id(Image)`` to its :class:`~evalkit.images.EncodedImage`."""
+        raise NotImplementedError
+
+    def parse_answer(self, payload: Any) -> Response:
+        """Text, reasoning and usage from a 200 answer; raise :class:`ResponseShapeError` if absent."""
+        raise NotImplementedError
+
+    # ----- the call -----------------------------------------------------------------------
+
+    async def generate(self, request: Request) -> Response:
+        try:
+            images = await self._encode_images(request)
+            body = json.dumps({**self.build_body(request, images), **self.extra_body}, ensure_ascii=False)
+        except ValueError as exc:  # ImageError and unsupported content are ValueErrors
+            return Response(error=str(exc), retryable=False)
+        meta: dict[str, Any] = {}
+        if images:
+            meta["images"] = [{"sha256": e.sha256, "width": e.width, "height": e.height, "mime": e.mime}
+                              for e in images.values()]
+        return await self._send(self.path_for(request), body.encode(), meta)
+
+    async def _encode_images(self, request: Request) -> dict[int, Any]:
+        found: list[Image] = [img for m in request.messages for img in m.images]
+        if not found:
+            return {}
+        from evalkit.images import encode_image
+
+        profile = self.image_profile
+        encoded = await asyncio.to_thread(lambda: [encode_image(img, profile) for img in found])
+        return {id(img): enc for img, enc in zip(found, encoded, strict=True)}
+
+    def _http(self) -> HTTPClient:
+        if self._client is None:
+            headers = {"Accept": "application/json", "User-Agent": "evalkit", **self.auth_headers(self._key)}
+            self._client = HTTPClient(self.base_url, headers)
+        return self._client
+
+    async def _send(self, path: str, body: bytes, meta: dict[str, Any]) -> Response:
+        client = self._http()
+        limiter = self.limiter if self.adaptive else None
+        if limiter is not None:
+            await limiter.acquire()
+        start = time.perf_counter()
+        try:
+            if self.timeout:
+                async with asyncio.timeout(self.timeout):
+                    resp = await client.post(path, body)
+            else:
+                resp = await client.post(path, body)
+        except TimeoutError:
+            if limiter is not None:
+                limiter.on_overload()
+            return Response(error=f"timed out: no answer from {self.base_url} within {self.timeout:g} s",
+                            latency_s=time.perf_counter() - start, retryable=True, meta=meta)
+        except TransportError as exc:
+            return Response(error=f"{self.base_url}: {exc}", latency_s=time.perf_counter() - start,
+                            retryable=True, meta=meta)
+        except asyncio.CancelledError:  # the runner's own timeout: count it as pressure
+            if limiter is not None:
+                limiter.on_overload()
+            raise
+        finally:
+            if limiter is not None:
+                limiter.release()
+        latency = time.perf_counter() - start
+        return self._outcome(resp, latency, meta)
+
+    def _outcome(self, resp: HTTPResponse, latency: float, meta: dict[str, Any]) -> Response:
+        status = resp.status
+        if status == 200:
+            try:
+                payload = json.loads(resp.body)
+            except ValueError:
+                snippet = resp.body[:60].decode("utf-8", "replace")
+                return Response(error=f"malformed JSON from {self.base_url} (starts {snippet!r})",
+                                latency_s=latency, retryable=True, meta=meta)
+            try:
+                answer = self.parse_answer(payload)
+            except (ResponseShapeError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                return Response(error=f"unexpected answer shape from {self.base_url}: {exc}",
+                                latency_s=latency, retryable=False, meta=meta)
+            if self.adaptive:
+                self.limiter.on_success(latency)
+            return Response(text=answer.text, usage=answer.usage, latency_s=latency, reasoning=answer.reasoning,
+                            meta={**meta, **answer.meta})
+        message = f"HTTP {status} from {self.base_url}: {error_message(resp.body)}"
+        if status in (401, 403):
+            env = self.options.get("api_key_env") or self.default_key_env
+            message += f" (check the API key in ${env})"
+        if status in OVERLOAD_STATUSES and self.adaptive:
+            self.limiter.on_overload()
+        retryable = status in RETRYABLE_STATUSES
+        return Response(error=message, latency_s=latency, retryable=retryable,
+                        retry_after=parse_retry_after(resp) if retryable else None, meta=meta)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

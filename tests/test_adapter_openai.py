@@ -1,0 +1,249 @@
+"""The openai adapter against a real local HTTP server: wire format, images, reasoning, limits, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import write_mcq
+
+from evalkit.adapters import AdapterError, make_adapter
+from evalkit.adapters.limiter import AdaptiveLimiter
+from evalkit.results import load_run
+from evalkit.runner import RunConfig, run_sync
+from evalkit.tasks import get_task
+from evalkit.testing import Fault, ModelServer
+from evalkit.types import GenerationConfig, Image, Message, Request, Response, Text
+
+
+def ask(adapter: Any, text: str = "What is 1+1?", config: GenerationConfig | None = None,
+        images: tuple[Image, ...] = ()) -> Response:
+    async def go() -> Response:
+        try:
+            request = Request((Message("user", (Text(text), *images)),), config or GenerationConfig())
+            return await adapter.generate(request)
+        finally:
+            await adapter.aclose()
+
+    return asyncio.run(go())
+
+
+def right_letter(body: dict[str, Any]) -> str:
+    """Answers sample i of ``write_mcq`` correctly (its target is ABCD[i % 4])."""
+    text = str(body["messages"][-1]["content"])
+    i = int(re.search(r"Question (\d+)", text).group(1))  # type: ignore[union-attr]
+    return f"The answer is {'ABCD'[i % 4]}."
+
+
+def test_chat_body_sampling_fields_key_and_usage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_KEY", "sk-secret-123")
+    with ModelServer("Two.") as srv:
+        adapter = make_adapter("openai:tiny-model", {
+            "base_url": srv.url, "api_key_env": "MY_KEY", "extra_body": '{"top_k": 20}'})
+        config = GenerationConfig(max_tokens=64, temperature=0.0, top_p=0.9, seed=7, stop=("\n\n",),
+                                  extra={"repetition_penalty": 1.1})
+        resp = ask(adapter, config=config)
+        assert resp.ok and resp.text == "Two."
+        assert resp.usage.prompt_tokens == 3 and resp.usage.completion_tokens == 1
+        body = srv.bodies[0]
+        assert body["model"] == "tiny-model"
+        assert body["messages"] == [{"role": "user", "content": "What is 1+1?"}]
+        assert (body["max_tokens"], body["temperature"], body["top_p"], body["seed"]) == (64, 0.0, 0.9, 7)
+        assert body["stop"] == ["\n\n"] and body["top_k"] == 20 and body["repetition_penalty"] == 1.1
+        assert srv.headers[0]["authorization"] == "Bearer sk-secret-123"
+        assert "sk-secret" not in repr(adapter.identity())
+        assert adapter.identity()["options"]["api_key_env"] == "MY_KEY"
+
+
+def test_reasoning_is_kept_apart_from_the_answer() -> None:
+    with ModelServer({"content": "So B.", "reasoning_content": "B is larger."}) as srv:
+        resp = ask(make_adapter("openai:m", {"base_url": srv.url}))
+        assert (resp.text, resp.reasoning) == ("So B.", "B is larger.")
+    with ModelServer("<think>\nweigh A and C\n</think>\n\nThe answer is C.") as srv:
+        resp = ask(make_adapter("openai:m", {"base_url": srv.url}))
+        assert (resp.text, resp.reasoning) == ("The answer is C.", "weigh A and C")
+        kept = ask(make_adapter("openai:m", {"base_url": srv.url, "split_think": "false"}))
+        assert kept.text.startswith("<think>") and kept.reasoning is None
+
+
+def test_completions_endpoint_for_base_models_and_chunked_bodies() -> None:
+    with ModelServer(" 42", chunked=True) as srv:
+        resp = ask(make_adapter("openai:base", {"base_url": srv.url, "endpoint": "completions"}), "Q: 6*7?\nA:")
+        assert resp.ok and resp.text == " 42"
+        assert srv.bodies[0]["prompt"] == "Q: 6*7?\nA:" and "messages" not in srv.bodies[0]
+
+
+def test_image_reaches_the_server_as_a_data_url_of_the_resized_image(tmp_path: Path) -> None:
+    from PIL import Image as PILImage
+
+    path = tmp_path / "wide.png"
+    PILImage.new("RGB", (1200, 400), (200, 30, 30)).save(path)
+    original = Image(path)
+    with ModelServer("It is red.") as srv:
+        adapter = make_adapter("openai:vl", {"base_url": srv.url, "image_max_side": "300", "image_format": "JPEG"})
+        resp = ask(adapter, "What colour?", images=(original,))
+        assert resp.ok and resp.text == "It is red."
+        parts = srv.bodies[0]["messages"][0]["content"]
+        assert parts[0] == {"type": "text", "text": "What colour?"}
+        url = parts[1]["image_url"]["url"]
+        assert url.startswith("data:image/jpeg;base64,")
+        sent = PILImage.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1], validate=True)))
+        assert sent.format == "JPEG" and sent.size == (300, 100)
+        assert sent.getpixel((150, 50))[0] > 150  # still red
+        assert resp.meta["images"][0]["sha256"] == original.sha256
+
+
+def test_unreadable_image_is_an_error_on_that_sample_not_a_crash(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with ModelServer() as srv:
+        resp = ask(make_adapter("openai:vl", {"base_url": srv.url}), images=(Image(bad),))
+        assert resp.error and "bad.png" in resp.error and not resp.retryable
+        assert srv.requests == 0
+
+
+def test_connections_are_kept_alive_and_in_flight_is_bounded() -> None:
+    with ModelServer("ok", latency=0.02) as srv:
+        adapter = make_adapter("openai:m", {"base_url": srv.url, "max_concurrency": "4"})
+
+        async def many() -> list[Response]:
+            try:
+                return await asyncio.gather(*(adapter.generate(
+                    Request((Message("user", (Text(f"q{i}"),)),))) for i in range(40)))
+            finally:
+                await adapter.aclose()
+
+        responses = asyncio.run(many())
+        assert all(r.ok for r in responses)
+        assert srv.requests == 40 and srv.max_in_flight == 4
+        assert srv.connections == 4
+
+
+def test_user_mistakes_are_one_clear_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOPE_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(AdapterError, match="NOPE_KEY is not set"):
+        make_adapter("openai:m", {"base_url": "http://127.0.0.1:9/v1", "api_key_env": "NOPE_KEY"})
+    with pytest.raises(AdapterError, match="OPENAI_API_KEY"):
+        make_adapter("openai:gpt-4o")
+    with pytest.raises(AdapterError, match="max_concurrency='lots'"):
+        make_adapter("openai:m", {"base_url": "http://127.0.0.1:9/v1", "max_concurrency": "lots"})
+    with pytest.raises(AdapterError, match="--base-url"):
+        make_adapter("openai:m", {"base_url": "localhost:8000"})
+    with pytest.raises(AdapterError, match="no option"):
+        make_adapter("openai:m", {"base_url": "http://127.0.0.1:9/v1", "temprature": "0"})
+
+
+def test_refused_connection_is_a_retryable_error() -> None:
+    with ModelServer() as srv:
+        url = srv.url
+    resp = ask(make_adapter("openai:m", {"base_url": url}))
+    assert resp.error and "could not connect" in resp.error and resp.retryable
+
+
+def test_each_fault_ends_as_its_own_outcome() -> None:
+    faults = [
+        Fault("status", match="A-401", status=401),
+        Fault("status", match="A-429", status=429, retry_after="2.5"),
+        Fault("status", match="A-500", status=500),
+        Fault("malformed", match="A-bad"),
+        Fault("close", match="A-drop"),
+        Fault("hang", match="A-hang"),
+    ]
+    with ModelServer("fine", faults=faults) as srv:
+        adapter = make_adapter("openai:m", {"base_url": srv.url, "timeout": "0.3"})
+
+        async def each() -> dict[str, Response]:
+            try:
+                names = ["A-401", "A-429", "A-500", "A-bad", "A-drop", "A-hang", "A-ok"]
+                got = await asyncio.gather(*(adapter.generate(Request((Message("user", (Text(n),)),)))
+                                             for n in names))
+                return dict(zip(names, got, strict=True))
+            finally:
+                await adapter.aclose()
+
+        out = asyncio.run(each())
+    assert "HTTP 401" in out["A-401"].error and "OPENAI_API_KEY" in out["A-401"].error  # type: ignore[operator]
+    assert not out["A-401"].retryable
+    assert out["A-429"].retryable and out["A-429"].retry_after == 2.5
+    assert out["A-500"].retryable and "injected HTTP 500" in out["A-500"].error  # type: ignore[operator]
+    assert out["A-bad"].retryable and "malformed JSON" in out["A-bad"].error  # type: ignore[operator]
+    assert out["A-drop"].retryable and "closed" in out["A-drop"].error  # type: ignore[operator]
+    assert out["A-hang"].retryable and "timed out" in out["A-hang"].error  # type: ignore[operator]
+    assert out["A-ok"].ok and out["A-ok"].text == "fine"
+
+
+def test_faults_end_on_the_right_samples_through_the_runner(tmp_path: Path) -> None:
+    """401, a 429 burst, 500, a hung connection and malformed JSON: errors where due, nothing else lost."""
+    faults = [
+        Fault("status", match="Question 3:", status=401),
+        Fault("status", match="Question 5:", status=500),
+        Fault("hang", match="Question 7:"),
+        Fault("malformed", match="Question 9:"),
+        Fault("status", status=429, retry_after="0", times=12),  # a burst on whatever comes first
+    ]
+    task = get_task(str(write_mcq(tmp_path / "mcq.jsonl", 40)))
+    with ModelServer(right_letter, faults=faults) as srv:
+        adapter = make_adapter("openai:m", {"base_url": srv.url})
+        cfg = RunConfig(output=tmp_path / "run", progress=False, concurrency=8, max_retries=2,
+                        timeout_s=0.5, backoff_base_s=0.001, use_cache=False)
+        out = run_sync(task, adapter, cfg)
+        statuses = dict(srv.statuses)
+    results = {r.id: r for r in load_run(out.path).results}
+    assert len(results) == 40
+    errors = {i: r.error for i, r in results.items() if r.score.status == "error"}
+    assert set(errors) == {"q00003", "q00005", "q00007", "q00009"}
+    assert "HTTP 401" in errors["q00003"] and results["q00003"].attempts == 1
+    assert "HTTP 500" in errors["q00005"] and results["q00005"].attempts == 3
+    assert "no answer" in errors["q00007"] or "timed out" in errors["q00007"]
+    assert "malformed JSON" in errors["q00009"] and results["q00009"].attempts == 3
+    others = [r for i, r in results.items() if i not in errors]
+    assert all(r.score.status == "correct" for r in others)
+    assert statuses["429"] == 12 and out.stats.retries >= 12
+    assert out.summary["counts"]["error"] == 4
+
+
+def test_limiter_halves_on_overload_and_grows_back_while_latency_holds() -> None:
+    async def go() -> None:
+        lim = AdaptiveLimiter(8)
+        for _ in range(8):
+            await lim.acquire()
+        waiter = asyncio.ensure_future(lim.acquire())
+        await asyncio.sleep(0)
+        assert not waiter.done() and lim.in_flight == 8
+        lim.on_overload()
+        lim.on_overload()  # same burst: counted once
+        assert lim.limit == 4.0 and lim.overloads == 2
+        for _ in range(5):
+            lim.release()
+        await asyncio.sleep(0)
+        assert waiter.done() and lim.in_flight == 4
+        for _ in range(40):
+            lim.on_success(0.01)
+        assert lim.limit == 8.0
+        lim.on_success(0.5)  # a slow answer does not grow it (already at max anyway)
+        assert lim.max_in_flight == 8
+
+    asyncio.run(go())
+
+
+def test_429_burst_shrinks_the_endpoint_limit() -> None:
+    faults = [Fault("status", status=429, retry_after="0", times=5)]
+    with ModelServer("ok", latency=0.01, faults=faults) as srv:
+        adapter = make_adapter("openai:m", {"base_url": srv.url, "max_concurrency": "16"})
+
+        async def burst() -> list[Response]:
+            try:
+                return await asyncio.gather(*(adapter.generate(
+                    Request((Message("user", (Text(f"q{i}"),)),))) for i in range(16)))
+            finally:
+                await adapter.aclose()
+
+        got = asyncio.run(burst())
+    assert sum(1 for r in got if r.retryable and r.retry_after == 0) == 5
+    assert adapter.limiter.limit < 16 and adapter.limiter.overloads == 5
