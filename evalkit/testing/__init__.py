@@ -1,8 +1,19 @@
 """Test utilities shipped with evalkit: a local OpenAI/Anthropic-compatible model server with faults.
 
-Import :class:`ModelServer` and :class:`Fault` from here (``evalkit.testing.server`` holds them).
+``from evalkit.testing import ModelServer, Fault`` (defined in :mod:`evalkit.testing.server`,
+imported lazily so that ``python -m evalkit.testing.server`` runs it only once).
 """
 
-from evalkit.testing.server import Fault, ModelServer, fetch_stats
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Fault", "ModelServer", "fetch_stats"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from evalkit.testing import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'evalkit.testing' has no attribute {name!r}")

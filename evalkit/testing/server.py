@@ -198,10 +198,15 @@ class ModelServer:
     ) -> bool:
         """Answer one request; False when the connection must close."""
         if path.endswith("/_stats"):
-            await self._send(writer, 200, json.dumps(self.stats()).encode())
+            await self._send(writer, 200, json.dumps(self.stats()).encode(), count=False)
+            return True
+        if path.endswith("/_reset"):
+            self.reset_stats()
+            await self._send(writer, 200, b"{}", count=False)
             return True
         if method == "GET" and path.endswith("/models"):
-            await self._send(writer, 200, json.dumps({"object": "list", "data": [{"id": "local"}]}).encode())
+            models = {"object": "list", "data": [{"id": "local"}]}
+            await self._send(writer, 200, json.dumps(models).encode(), count=False)
             return True
         self.requests += 1
         self._last_request = time.monotonic()
@@ -278,9 +283,11 @@ class ModelServer:
         return None
 
     async def _send(
-        self, writer: asyncio.StreamWriter, status: int, body: bytes, extra: dict[str, str] | None = None
+        self, writer: asyncio.StreamWriter, status: int, body: bytes, extra: dict[str, str] | None = None,
+        count: bool = True,
     ) -> None:
-        self.statuses[str(status)] += 1
+        if count:
+            self.statuses[str(status)] += 1
         head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "Content-Type: application/json"]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         if self.chunked:
@@ -322,12 +329,15 @@ def _count_words(req: dict[str, Any]) -> int:
     return n
 
 
-def fetch_stats(base_url: str) -> dict[str, Any]:
-    """``GET /_stats`` of a server running elsewhere (e.g. in another process)."""
+def fetch_stats(base_url: str, reset: bool = False) -> dict[str, Any]:
+    """``GET /_stats`` of a server running elsewhere (e.g. in another process); ``reset`` zeroes them after."""
     import urllib.request
 
     with urllib.request.urlopen(f"{base_url.rstrip('/')}/_stats", timeout=10) as resp:  # noqa: S310 - local URL
-        return json.loads(resp.read())
+        stats = json.loads(resp.read())
+    if reset:
+        urllib.request.urlopen(f"{base_url.rstrip('/')}/_reset", timeout=10).close()  # noqa: S310
+    return stats
 
 
 def main(argv: Sequence[str] | None = None) -> None:

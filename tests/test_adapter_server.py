@@ -1,0 +1,43 @@
+"""The local model server as a program: ready line, statistics over HTTP, stops when its stdin closes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from evalkit.testing import fetch_stats
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_server_program_serves_counts_and_stops_with_its_parent() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "evalkit.testing.server", "--answer", "B", "--lifetime", "60"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("READY http://127.0.0.1:")
+        url = line.split()[1]
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
+        req = urllib.request.Request(f"{url}/chat/completions", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            answer = json.loads(resp.read())
+        assert answer["choices"][0]["message"]["content"] == "B"
+        stats = fetch_stats(url, reset=True)
+        assert stats["requests"] == 1 and stats["max_in_flight"] == 1 and stats["statuses"] == {"200": 1}
+        assert fetch_stats(url)["requests"] == 0
+    finally:
+        proc.stdin.close()  # type: ignore[union-attr]
+        assert proc.wait(10) == 0
+        assert "Warning" not in proc.stderr.read()  # type: ignore[union-attr]
+
+
+def test_throughput_benchmark_runs_end_to_end() -> None:
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "throughput.py"), "--n", "60",
+                          "--concurrency", "8", "--latency", "0"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert "start-up: evalkit run on 1 sample" in out.stdout
+    assert "evalkit / reference: wall" in out.stdout
+    assert "requests 60" in out.stdout
