@@ -1,0 +1,179 @@
+"""The ``evalkit report`` and ``evalkit check`` commands (registered on the main app by ``register``).
+
+Thin: parse flags, call :mod:`evalkit.report`, print with rich, write the files asked for, exit.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def report(
+    results: Annotated[list[Path], typer.Argument(help="Run folders, or folders holding run folders (e.g. results/).")],
+    html: Annotated[Path | None, typer.Option("--html", help="Write the self-contained HTML report here "
+                                              "(default: report.html in the first RESULTS folder).")] = None,
+    no_html: Annotated[bool, typer.Option("--no-html", help="Do not write the HTML report.")] = False,
+    markdown: Annotated[Path | None, typer.Option("--markdown", "--md", help="Write the tables as Markdown here "
+                                                  "(use $GITHUB_STEP_SUMMARY in CI).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the tables as JSON here.")] = None,
+    group: Annotated[list[str] | None, typer.Option("--group", "-g", help="A weighted group of tasks: "
+                                                    "NAME=task[:weight],task[:weight] (repeatable).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+    title: Annotated[str, typer.Option("--title", help="Title of the report.")] = "evalkit report",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the leaderboard.")] = False,
+) -> None:
+    """Build a leaderboard from run folders: models × tasks with 95% intervals, ranks, groups, Gaokao papers.
+
+    Examples:\n
+      evalkit report results/\n
+      evalkit report results/ --markdown "$GITHUB_STEP_SUMMARY" --json board.json --html report.html\n
+      evalkit report results/ --group "math=gsm8k:1,gaokao-math:2"
+    """
+    from evalkit.report import GroupSpec, ReportError, load_leaderboard, render_json, render_markdown
+    from evalkit.report.markdown import write_text
+    from evalkit.results import ResultsError
+
+    try:
+        specs = [GroupSpec.parse(g) for g in group or []]
+        lb = load_leaderboard(results, groups=specs, seed=seed)
+    except (ReportError, ResultsError) as exc:
+        _fail(str(exc))
+        return
+    if not quiet:
+        print_leaderboard(lb)
+    if markdown is not None:
+        typer.echo(f"markdown: {write_text(markdown, render_markdown(lb, title=title))}")
+    if json_out is not None:
+        typer.echo(f"json: {write_text(json_out, render_json(lb))}")
+    if not no_html:
+        from evalkit.report.html import write_html
+
+        target = html or _default_html(results[0])
+        written = write_html(lb, target, title=title)
+        typer.echo(f"report: {written} ({written.stat().st_size / 1e6:.2f} MB)")
+
+
+def _default_html(first: Path) -> Path:
+    return first / "report.html" if first.is_dir() else Path("report.html")
+
+
+def print_leaderboard(lb: object) -> None:
+    """The leaderboard as a rich table (and group scores under it)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from evalkit.report.aggregate import Leaderboard
+    from evalkit.report.markdown import format_seconds, format_tokens, spread_label
+
+    assert isinstance(lb, Leaderboard)
+    table = Table(title="Leaderboard (95% bootstrap intervals; '=k' = interval overlaps another model's)")
+    for col in ("Task", "Rank", "Model", "Score [95% CI]", "n", "Spread", "Unparsed", "Errors", "Tokens", "Time"):
+        table.add_column(col, overflow="fold")
+    for c in lb.cells:
+        table.add_row(escape(c.task), c.rank_label(), escape(c.model), c.display() + (" %" if c.kind == "mean" else ""), str(c.n),
+                      spread_label(c), str(c.counts.get("unparsed", 0)), str(c.counts.get("error", 0)),
+                      f"{format_tokens(c.prompt_tokens)}/{format_tokens(c.completion_tokens)}", format_seconds(c.wall_s))
+    console = Console()
+    console.print(table)
+    for spec in lb.group_specs:
+        weights = ", ".join(f"{t}×{w:g}" for t, w in spec.weights.items())
+        rows = [g for g in lb.groups if g.group == spec.name]
+        console.print(f"[bold]{escape(spec.name)}[/bold] ({escape(weights)}): " + "; ".join(
+            f"{g.rank_label()} {escape(g.model)} {g.display()}" for g in rows), highlight=False)
+    for view in lb.papers:
+        totals = "; ".join(f"{r.model} {r.total:g}/{r.max_total:g}" for r in view.rows)
+        console.print(f"Gaokao {escape(view.paper)}: {escape(totals)}", highlight=False)
+    for w in lb.warnings:
+        console.print(f"warning: {escape(w)}", style="yellow", highlight=False)
+
+
+def check(
+    baseline: Annotated[Path, typer.Option("--baseline", help="Baseline run folder(s), or a baseline JSON "
+                                           "(results/baselines/*.json).")],
+    current: Annotated[Path, typer.Option("--current", help="Current run folder, or a folder of run folders.")],
+    max_drop: Annotated[float, typer.Option("--max-drop", min=0.0, help="Largest tolerated drop: percentage "
+                                            "points for accuracy, points for papers.")] = 1.0,
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=1.0, help="Significance level of the paired test.")] = 0.05,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    markdown: Annotated[Path | None, typer.Option("--markdown", "--md", help="Write the verdict as Markdown here.")] = None,
+    update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Write --current's per-sample scores "
+                                                  "to the --baseline JSON file instead of checking.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the paired bootstrap.")] = 0,
+) -> None:
+    """Check CURRENT against BASELINE per task; exit 0 held, 1 regressed, 2 could not compare.
+
+    Examples:\n
+      evalkit check --baseline results/baselines/gaokao.json --current results/nightly\n
+      evalkit check --baseline results/main --current results/pr --max-drop 2 --junit check.xml --md check.md\n
+      evalkit check --baseline results/baselines/gaokao.json --current results/main --update-baseline
+    """
+    from evalkit.report.check import (
+        CheckError,
+        render_check_markdown,
+        render_junit,
+        run_check,
+        write_baseline,
+    )
+    from evalkit.report.markdown import write_text
+
+    if update_baseline:
+        try:
+            out = write_baseline(current, baseline)
+        except CheckError as exc:
+            _fail(str(exc))
+            return
+        typer.echo(f"baseline written: {out}")
+        return
+    result = run_check(baseline, current, max_drop=max_drop, alpha=alpha, seed=seed)
+    print_check(result)
+    if junit is not None:
+        typer.echo(f"junit: {write_text(junit, render_junit(result))}")
+    if markdown is not None:
+        typer.echo(f"markdown: {write_text(markdown, render_check_markdown(result))}")
+    raise typer.Exit(result.exit_code)
+
+
+def print_check(result: object) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from evalkit.report.check import CheckResult
+
+    assert isinstance(result, CheckResult)
+    console = Console()
+    if result.verdicts:
+        table = Table(title=f"evalkit check (max drop {result.max_drop:g}, alpha {result.alpha:g})")
+        for col in ("Task", "Verdict", "Baseline", "Current", "Δ", "95% CI of Δ", "p", "Test", "n", "Note"):
+            table.add_column(col, overflow="fold")
+        style = {"regressed": "bold red", "improved": "green", "held": "", "new": "dim"}
+        for v in result.verdicts:
+            table.add_row(escape(v.task), f"[{style[v.verdict]}]{v.verdict}[/]" if style[v.verdict] else v.verdict,
+                          _f(v.baseline), _f(v.current), f"{_f(v.delta)} {v.unit}", f"[{_f(v.ci[0])}, {_f(v.ci[1])}]",
+                          "-" if v.p is None else f"{v.p:.3g}", v.test, str(v.n), escape(v.note))
+        console.print(table)
+    line = result.headline
+    if result.problem:
+        typer.echo(f"error: {line}", err=True)
+    else:
+        console.print(f"[bold]{escape(line)}[/bold]")
+
+
+def _f(x: float) -> str:
+    return "-" if x is None or math.isnan(x) else f"{x:.2f}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` and ``check`` to the ``evalkit`` app."""
+    app.command("report")(report)
+    app.command("check")(check)

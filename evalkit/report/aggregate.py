@@ -1,0 +1,489 @@
+"""Aggregation of run folders into a leaderboard (pandas): cells, ranks, groups and Gaokao papers.
+
+A *cell* is one model on one task. Several runs of the same model and task (seeds, epochs) pool
+into one cell: each sample's score is averaged over the runs, the interval is a seeded bootstrap
+over samples, and the spread is the standard deviation of the per-run values. A task's primary
+metric decides the statistic: ``accuracy`` (mean score, shown in percent) or ``points`` (sum of
+points, shown out of the paper's total). Groups combine tasks with stated weights on the 0..1
+scale (points become the fraction of the total). The Gaokao view is read from sample metadata
+(``paper``, ``number``, ``type``) and each score's ``grader``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.report import stats
+from evalkit.results import Run, find_runs
+
+POINTS_METRICS = frozenset({"points", "points_rate", "gaokao_paper", "paper_points", "score_150"})
+MEAN_METRICS = frozenset({"accuracy", "mean", "accuracy_mean"})
+SECTION_ORDER = ("single", "multi", "fill", "solution")
+STATUS_COLUMNS = ("correct", "partial", "wrong", "unparsed", "error", "skipped")
+
+
+class ReportError(ValueError):
+    """A report input that cannot be used; the message names the file, flag or task."""
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A named set of tasks with weights, e.g. ``math=gsm8k:1,gaokao-2024:2``."""
+
+    name: str
+    weights: dict[str, float]
+
+    @classmethod
+    def parse(cls, text: str) -> GroupSpec:
+        """Parse ``NAME=task[:weight],task[:weight]...`` (weights default to 1)."""
+        name, sep, body = text.partition("=")
+        if not sep or not name.strip() or not body.strip():
+            raise ReportError(f"--group {text!r}: expected NAME=task[:weight],task[:weight]")
+        weights: dict[str, float] = {}
+        for item in body.split(","):
+            task, _, w = item.strip().rpartition(":") if ":" in item else (item.strip(), "", "1")
+            try:
+                weight = float(w)
+            except ValueError:
+                raise ReportError(f"--group {text!r}: weight {w!r} of task {task!r} is not a number") from None
+            if weight < 0 or not task:
+                raise ReportError(f"--group {text!r}: each item needs a task name and a weight >= 0")
+            weights[task] = weight
+        if sum(weights.values()) <= 0:
+            raise ReportError(f"--group {text!r}: the weights sum to zero")
+        return cls(name.strip(), weights)
+
+
+@dataclass
+class Cell:
+    """One model on one task, over one or more runs."""
+
+    model: str
+    task: str
+    metric: str
+    kind: str  # "mean" (0..1, shown in percent), "points" (sum of points) or "summary" (no CI)
+    value: float
+    ci: tuple[float, float]
+    max_points: float | None
+    n: int
+    n_runs: int
+    spread: float | None
+    run_values: list[float]
+    counts: dict[str, int]
+    prompt_tokens: int
+    completion_tokens: int
+    wall_s: float
+    runs: list[str]
+    task_version: str | None = None
+    rank: int = 0
+    tied: bool = False
+    replicates: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def fraction(self) -> float:
+        """The value on a 0..1 scale (points as a fraction of the total)."""
+        if self.kind == "points":
+            return self.value / self.max_points if self.max_points else math.nan
+        return self.value
+
+    def fraction_replicates(self) -> np.ndarray | None:
+        if self.replicates is None:
+            return None
+        if self.kind == "points":
+            return self.replicates / self.max_points if self.max_points else None
+        return self.replicates
+
+    def display(self) -> str:
+        """The value with its interval, in the metric's units."""
+        if math.isnan(self.value):
+            return "n/a"
+        lo, hi = self.ci
+        if self.kind == "points":
+            total = f" / {_num(self.max_points)}" if self.max_points else ""
+            body = f"{_num(self.value)}{total}"
+            return body if math.isnan(lo) else f"{body} [{_num(lo)}, {_num(hi)}]"
+        scale = 100.0 if self.kind == "mean" else 1.0
+        body = f"{self.value * scale:.1f}" if self.kind == "mean" else f"{self.value:.4g}"
+        return body if math.isnan(lo) else f"{body} [{lo * scale:.1f}, {hi * scale:.1f}]"
+
+    def rank_label(self) -> str:
+        if not self.rank:
+            return ""
+        return f"={self.rank}" if self.tied else str(self.rank)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "task": self.task, "task_version": self.task_version,
+            "metric": self.metric, "kind": self.kind,
+            "value": _clean(self.value), "ci_low": _clean(self.ci[0]), "ci_high": _clean(self.ci[1]),
+            "max_points": self.max_points, "display": self.display(),
+            "rank": self.rank, "tied": self.tied, "n": self.n, "n_runs": self.n_runs,
+            "spread": _clean(self.spread), "run_values": [_clean(v) for v in self.run_values],
+            **{k: self.counts.get(k, 0) for k in STATUS_COLUMNS},
+            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+            "wall_s": round(self.wall_s, 3), "runs": self.runs,
+        }
+
+
+@dataclass
+class GroupRow:
+    """A model's weighted score over a group of tasks (0..1 scale)."""
+
+    group: str
+    model: str
+    weights: dict[str, float]
+    value: float
+    ci: tuple[float, float]
+    missing: list[str]
+    rank: int = 0
+    tied: bool = False
+
+    def display(self) -> str:
+        if math.isnan(self.value):
+            return "n/a (missing " + ", ".join(self.missing) + ")"
+        lo, hi = self.ci
+        body = f"{self.value * 100:.1f}"
+        return body if math.isnan(lo) else f"{body} [{lo * 100:.1f}, {hi * 100:.1f}]"
+
+    def rank_label(self) -> str:
+        if not self.rank:
+            return ""
+        return f"={self.rank}" if self.tied else str(self.rank)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"group": self.group, "model": self.model, "weights": self.weights,
+                "value": _clean(self.value), "ci_low": _clean(self.ci[0]), "ci_high": _clean(self.ci[1]),
+                "display": self.display(), "missing": self.missing, "rank": self.rank, "tied": self.tied}
+
+
+@dataclass
+class QuestionCell:
+    """One model's mark on one question of a paper (averaged over runs)."""
+
+    points: float
+    max_points: float
+    grader: str
+    status: str
+
+
+@dataclass
+class PaperRow:
+    model: str
+    total: float
+    max_total: float
+    ci: tuple[float, float]
+    sections: dict[str, tuple[float, float]]  # type -> (points, max)
+    questions: dict[str, QuestionCell]  # number -> mark
+
+
+@dataclass
+class PaperView:
+    """A Gaokao paper as teachers publish results: totals, section subtotals, a points grid."""
+
+    task: str
+    paper: str
+    numbers: list[str]
+    sections: list[str]
+    question_max: dict[str, float]
+    question_type: dict[str, str]
+    rows: list[PaperRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "paper": self.paper, "numbers": self.numbers, "sections": self.sections,
+            "question_max": self.question_max, "question_type": self.question_type,
+            "rows": [{
+                "model": r.model, "total": r.total, "max_total": r.max_total,
+                "ci_low": _clean(r.ci[0]), "ci_high": _clean(r.ci[1]),
+                "sections": {s: {"points": p, "max": m} for s, (p, m) in r.sections.items()},
+                "questions": {q: {"points": c.points, "max": c.max_points, "grader": c.grader, "status": c.status}
+                              for q, c in r.questions.items()},
+            } for r in self.rows],
+        }
+
+
+@dataclass
+class Leaderboard:
+    """Everything a renderer needs: cells, per-task ranks, groups, papers and the runs themselves."""
+
+    cells: list[Cell]
+    models: list[str]
+    tasks: list[str]
+    groups: list[GroupRow]
+    group_specs: list[GroupSpec]
+    papers: list[PaperView]
+    runs: list[Run]
+    seed: int
+    warnings: list[str] = field(default_factory=list)
+    frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    def cell(self, model: str, task: str) -> Cell | None:
+        return self._index.get((model, task))
+
+    @property
+    def _index(self) -> dict[tuple[str, str], Cell]:
+        idx = self.__dict__.get("_idx")
+        if idx is None:
+            idx = {(c.model, c.task): c for c in self.cells}
+            self.__dict__["_idx"] = idx
+        return idx
+
+    @property
+    def n_samples(self) -> int:
+        return int(sum(len(r.results) for r in self.runs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "evalkit_report": 1,
+            "seed": self.seed,
+            "models": self.models,
+            "tasks": self.tasks,
+            "leaderboard": [c.to_dict() for c in self.cells],
+            "groups": [g.to_dict() for g in self.groups],
+            "gaokao": [p.to_dict() for p in self.papers],
+            "runs": [{"path": str(r.path), "model": r.model, "task": r.task} for r in self.runs],
+            "warnings": self.warnings,
+        }
+
+
+def _num(x: float | None) -> str:
+    if x is None or math.isnan(x):
+        return "n/a"
+    return f"{x:.1f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def _clean(x: float | None) -> float | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return round(float(x), 6)
+
+
+def _wall_seconds(record: dict[str, Any]) -> float:
+    try:
+        start = datetime.fromisoformat(str(record["started"]))
+        end = datetime.fromisoformat(str(record["finished"]))
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+def metric_kind(primary: str) -> str:
+    """How a primary metric aggregates from samples: ``mean``, ``points`` or ``summary`` (as reported)."""
+    if primary in POINTS_METRICS:
+        return "points"
+    if primary in MEAN_METRICS:
+        return "mean"
+    return "summary"
+
+
+def _primary(run: Run) -> str:
+    return str(run.summary.get("primary") or "accuracy")
+
+
+def _statistic(frame: pd.DataFrame, kind: str) -> float:
+    if frame.empty:
+        return math.nan
+    return float(frame["points"].sum()) if kind == "points" else float(frame["value"].mean())
+
+
+def _pooled(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per sample id: value and points averaged over runs."""
+    return frame.groupby("id", sort=False).agg(value=("value", "mean"), points=("points", "mean"),
+                                               max_points=("max_points", "mean"))
+
+
+def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[pd.DataFrame], *,
+               seed: int, resamples: int = stats.DEFAULT_RESAMPLES) -> Cell:
+    """Pool the runs of one model on one task into a cell with a seeded bootstrap interval."""
+    primary = _primary(runs[0])
+    kind = metric_kind(primary)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    pooled = _pooled(frame) if not frame.empty else pd.DataFrame(columns=["value", "points", "max_points"])
+    if kind == "summary":
+        vals = [float(r.summary.get("metrics", {}).get(primary, math.nan)) for r in runs]
+        run_values = vals
+        value = float(np.nanmean(vals)) if any(not math.isnan(v) for v in vals) else math.nan
+        reps, ci, max_points = None, (math.nan, math.nan), None
+    else:
+        run_values = [_statistic(f, kind) for f in frames]
+        column = "value"
+        value = _statistic(pooled, kind)
+        if kind == "points":
+            reps = stats.ratio_replicates(pooled["points"].to_numpy(), pooled["max_points"].to_numpy(),
+                                          resamples=resamples, seed=seed)
+        else:
+            reps = stats.bootstrap_replicates(pooled[column].to_numpy(), resamples=resamples, seed=seed)
+        ci = stats.percentile_interval(reps)
+        max_points = float(pooled["max_points"].sum()) if kind == "points" else None
+    counts = {k: int((frame["status"] == k).sum()) if not frame.empty else 0 for k in STATUS_COLUMNS}
+    spread = float(np.std(run_values, ddof=1)) if len(run_values) > 1 else None
+    version = runs[0].record.get("task", {}).get("version")
+    return Cell(
+        model=model, task=task, metric=primary, kind=kind, value=value, ci=ci, max_points=max_points,
+        n=len(pooled), n_runs=len(runs), spread=spread, run_values=run_values, counts=counts,
+        prompt_tokens=int(frame["prompt_tokens"].sum()) if not frame.empty else 0,
+        completion_tokens=int(frame["completion_tokens"].sum()) if not frame.empty else 0,
+        wall_s=sum(_wall_seconds(r.record) for r in runs), runs=[str(r.path) for r in runs],
+        task_version=None if version is None else str(version), replicates=reps,
+    )
+
+
+def assign_ranks(cells: Iterable[Cell]) -> None:
+    """Rank models within each task; overlapping intervals are marked as ties."""
+    by_task: dict[str, list[Cell]] = {}
+    for c in cells:
+        by_task.setdefault(c.task, []).append(c)
+    for group in by_task.values():
+        ranked = stats.ranks_with_ties([c.fraction for c in group], [_frac(c, c.ci[0]) for c in group],
+                                       [_frac(c, c.ci[1]) for c in group])
+        for c, (rank, tied) in zip(group, ranked, strict=True):
+            c.rank, c.tied = rank, tied
+
+
+def _frac(cell: Cell, x: float) -> float:
+    if cell.kind == "points":
+        return x / cell.max_points if cell.max_points else math.nan
+    return x
+
+
+def build_groups(cells: Sequence[Cell], models: Sequence[str], specs: Sequence[GroupSpec]) -> list[GroupRow]:
+    """Weighted group scores per model; bootstrap replicates of the tasks combine independently."""
+    index = {(c.model, c.task): c for c in cells}
+    rows: list[GroupRow] = []
+    for spec in specs:
+        group_rows: list[GroupRow] = []
+        for model in models:
+            missing = [t for t in spec.weights if (model, t) not in index or math.isnan(index[(model, t)].fraction)]
+            if missing:
+                group_rows.append(GroupRow(spec.name, model, spec.weights, math.nan, (math.nan, math.nan), missing))
+                continue
+            total_w = sum(spec.weights.values())
+            value = sum(w * index[(model, t)].fraction for t, w in spec.weights.items()) / total_w
+            reps_list = [index[(model, t)].fraction_replicates() for t in spec.weights]
+            if all(r is not None for r in reps_list):
+                reps = sum(w * r for w, r in zip(spec.weights.values(), reps_list, strict=True)) / total_w
+                ci = stats.percentile_interval(np.asarray(reps))
+            else:
+                ci = (math.nan, math.nan)
+            group_rows.append(GroupRow(spec.name, model, spec.weights, value, ci, []))
+        ranked = stats.ranks_with_ties([g.value for g in group_rows], [g.ci[0] for g in group_rows],
+                                       [g.ci[1] for g in group_rows])
+        for g, (rank, tied) in zip(group_rows, ranked, strict=True):
+            g.rank, g.tied = rank, tied
+        rows.extend(group_rows)
+    return rows
+
+
+def _number_key(x: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(x), x)
+    except ValueError:
+        return (1, 0.0, x)
+
+
+def _section_key(s: str) -> tuple[int, str]:
+    return (SECTION_ORDER.index(s), s) if s in SECTION_ORDER else (len(SECTION_ORDER), s)
+
+
+def build_papers(frame: pd.DataFrame, models: Sequence[str], *, seed: int) -> list[PaperView]:
+    """Gaokao papers found in sample metadata (``meta.number`` and ``meta.type``), one view each."""
+    if frame.empty or "meta.number" not in frame or "meta.type" not in frame:
+        return []
+    df = frame[frame["meta.number"].notna() & frame["meta.type"].notna()].copy()
+    if df.empty:
+        return []
+    df["paper"] = df["meta.paper"].fillna(df["task"]) if "meta.paper" in df else df["task"]
+    df["number"] = df["meta.number"].map(lambda v: str(int(v)) if isinstance(v, float) and v == int(v) else str(v))
+    df["type"] = df["meta.type"].astype(str)
+    views: list[PaperView] = []
+    for (task, paper), pdf in df.groupby(["task", "paper"], sort=True):
+        numbers = sorted(pdf["number"].unique().tolist(), key=_number_key)
+        qmax = pdf.groupby("number")["max_points"].max().to_dict()
+        qtype = pdf.groupby("number")["type"].first().to_dict()
+        sections = sorted(set(qtype.values()), key=_section_key)
+        rows = []
+        for model in models:
+            mdf = pdf[pdf["model"] == model]
+            if mdf.empty:
+                continue
+            rows.append(_paper_row(model, mdf, qmax, qtype, sections, seed))
+        views.append(PaperView(str(task), str(paper), numbers, sections, {k: float(v) for k, v in qmax.items()},
+                               qtype, rows))
+    return views
+
+
+def _paper_row(model: str, mdf: pd.DataFrame, qmax: dict[str, float], qtype: dict[str, str],
+               sections: list[str], seed: int) -> PaperRow:
+    per_q = mdf.groupby("number").agg(points=("points", "mean"), max_points=("max_points", "max"))
+    graders = mdf.groupby("number")["grader"].agg(lambda s: s.mode().iat[0] if not s.mode().empty else "")
+    statuses = mdf.groupby("number")["status"].agg(lambda s: s.mode().iat[0] if not s.mode().empty else "")
+    questions = {q: QuestionCell(float(row.points), float(row.max_points), str(graders[q]), str(statuses[q]))
+                 for q, row in per_q.iterrows()}
+    sec: dict[str, tuple[float, float]] = {}
+    for s in sections:
+        qs = [q for q, t in qtype.items() if t == s]
+        sec[s] = (sum(questions[q].points for q in qs if q in questions), sum(qmax[q] for q in qs))
+    ci = stats.percentile_interval(stats.ratio_replicates(per_q["points"].to_numpy(), per_q["max_points"].to_numpy(),
+                                                          seed=seed))
+    return PaperRow(model, float(per_q["points"].sum()), float(sum(qmax.values())), ci, sec, questions)
+
+
+def _model_order(cells: Sequence[Cell], models: Iterable[str]) -> list[str]:
+    """Models by their mean 0..1 score over the tasks they ran (best first), then by name."""
+    means = {}
+    for m in models:
+        vals = [c.fraction for c in cells if c.model == m and not math.isnan(c.fraction)]
+        means[m] = sum(vals) / len(vals) if vals else -1.0
+    return sorted(means, key=lambda m: (-means[m], m))
+
+
+def aggregate(runs: Sequence[Run], *, groups: Sequence[GroupSpec] = (), seed: int = stats.DEFAULT_SEED,
+              resamples: int = stats.DEFAULT_RESAMPLES) -> Leaderboard:
+    """Aggregate read run folders into a :class:`Leaderboard`."""
+    if not runs:
+        raise ReportError("no run folders found (each run folder holds a run.json)")
+    frames = {id(r): r.samples_frame() for r in runs}
+    by_cell: dict[tuple[str, str], list[Run]] = {}
+    for r in runs:
+        by_cell.setdefault((r.model, r.task), []).append(r)
+    warnings = _version_warnings(by_cell)
+    cells = [build_cell(m, t, rs, [frames[id(r)] for r in rs if not frames[id(r)].empty], seed=seed,
+                        resamples=resamples) for (m, t), rs in by_cell.items()]
+    assign_ranks(cells)
+    tasks = sorted({c.task for c in cells})
+    models = _model_order(cells, {c.model for c in cells})
+    specs = list(groups)
+    if not specs and len(tasks) > 1:
+        specs = [GroupSpec("all tasks (equal weights)", {t: 1.0 for t in tasks})]
+    unknown = [t for s in specs for t in s.weights if t not in tasks]
+    if unknown:
+        raise ReportError(f"--group names task(s) {sorted(set(unknown))} that no run holds; tasks: {tasks}")
+    non_empty = [f for f in frames.values() if not f.empty]
+    frame = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
+    cells.sort(key=lambda c: (c.task, c.rank or 10**9, -c.fraction if not math.isnan(c.fraction) else 0, c.model))
+    return Leaderboard(cells=cells, models=models, tasks=tasks, groups=build_groups(cells, models, specs),
+                       group_specs=specs, papers=build_papers(frame, models, seed=seed), runs=list(runs),
+                       seed=seed, warnings=warnings, frame=frame)
+
+
+def _version_warnings(by_cell: dict[tuple[str, str], list[Run]]) -> list[str]:
+    out = []
+    for (model, task), rs in by_cell.items():
+        hashes = {str(r.record.get("task", {}).get("hash")) for r in rs}
+        if len(hashes) > 1:
+            out.append(f"{model} on {task}: runs pooled across different task hashes {sorted(hashes)}")
+    return out
+
+
+def load_leaderboard(paths: Sequence[str | Path], *, groups: Sequence[GroupSpec] = (),
+                     seed: int = stats.DEFAULT_SEED) -> Leaderboard:
+    """Find every run folder at or below ``paths`` and aggregate them."""
+    return aggregate(find_runs(list(paths)), groups=groups, seed=seed)
