@@ -19,6 +19,7 @@ for _scheme, _target in {
     "random": "evalkit.adapters.baselines:RandomAdapter",
     "replay": "evalkit.adapters.replay:ReplayAdapter",
     "openai": "evalkit.adapters.openai:OpenAIAdapter",
+    "command": "evalkit.adapters.command:CommandAdapter",
 }.items():
     adapters.add(_scheme, _target)
 
