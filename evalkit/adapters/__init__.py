@@ -20,6 +20,7 @@ for _scheme, _target in {
     "replay": "evalkit.adapters.replay:ReplayAdapter",
     "openai": "evalkit.adapters.openai:OpenAIAdapter",
     "command": "evalkit.adapters.command:CommandAdapter",
+    "anthropic": "evalkit.adapters.anthropic:AnthropicAdapter",
 }.items():
     adapters.add(_scheme, _target)
 

@@ -33,8 +33,8 @@ COMMON_OPTIONS: dict[str, str] = {
     "timeout": "seconds to wait for one answer before it counts as a retryable timeout (default 600)",
     "max_concurrency": "most requests in flight to this endpoint (default 256; the run's --concurrency also applies)",
     "adaptive": "adapt the in-flight limit: halve on 429/503/timeouts, grow back while latency holds (default true)",
-    "image_max_side": "longest image side in pixels sent to the model (default 2048)",
-    "image_max_pixels": "most pixels per image (default 2048*2048)",
+    "image_max_side": "longest image side in pixels sent to the model (openai 2048, anthropic 1568)",
+    "image_max_pixels": "most pixels per image (openai 2048*2048, anthropic 1150000)",
     "image_max_bytes": "largest encoded image in bytes (default 5 MiB)",
     "image_format": "re-encoding format for resized images: PNG (default) or JPEG",
     "extra_body": "JSON object merged into every request body (engine-specific fields)",
@@ -139,6 +139,8 @@ class RemoteAdapter(Adapter):
     default_key_env: ClassVar[str] = ""
     base_url_env: ClassVar[str] = ""  # environment variable that may hold the base URL
     hosted_hosts: ClassVar[tuple[str, ...]] = ()  # hosts that always need a key
+    image_defaults: ClassVar[dict[str, int]] = {
+        "image_max_side": 2048, "image_max_pixels": 2048 * 2048, "image_max_bytes": 5 * 1024 * 1024}
 
     def __init__(self, target: str = "", **options: Any) -> None:
         super().__init__(target, **options)
@@ -180,12 +182,9 @@ class RemoteAdapter(Adapter):
         fmt = str(options.get("image_format", "PNG")).upper()
         if fmt not in ("PNG", "JPEG"):
             raise AdapterError(f"-M image_format={fmt}: expected PNG or JPEG")
-        return ImageProfile(
-            max_side=opt_number(options, "image_max_side", 2048),
-            max_pixels=opt_number(options, "image_max_pixels", 2048 * 2048),
-            max_bytes=opt_number(options, "image_max_bytes", 5 * 1024 * 1024),
-            format=fmt,
-        )
+        limits = {name: opt_number(options, name, default) for name, default in self.image_defaults.items()}
+        return ImageProfile(max_side=limits["image_max_side"], max_pixels=limits["image_max_pixels"],
+                            max_bytes=limits["image_max_bytes"], format=fmt)
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}
