@@ -31,6 +31,13 @@ for _name, _target in {
     "gaokao-paper": "evalkit.tasks.gaokao:load_paper",
     "gaokao-bench": "evalkit.tasks.gaokao:load_gaokao_bench",
     "gaokao-mm": "evalkit.tasks.multimodal:load_gaokao_mm",
+    "figures": "evalkit.tasks.figures:load_figures",
+    "mathvista": "evalkit.tasks.mm.benchmarks:load_mathvista",
+    "mmmu": "evalkit.tasks.mm.benchmarks:load_mmmu",
+    "scienceqa": "evalkit.tasks.mm.benchmarks:load_scienceqa",
+    "mathvision": "evalkit.tasks.mm.benchmarks:load_mathvision",
+    "cmmmu": "evalkit.tasks.mm.benchmarks:load_cmmmu",
+    "olympiadbench": "evalkit.tasks.mm.benchmarks:load_olympiadbench",
 }.items():
     loaders.add(_name, _target)
 

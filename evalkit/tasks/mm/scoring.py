@@ -1,0 +1,108 @@
+"""Per-sample scorer dispatch for mixed benchmarks: one task, several question types.
+
+Multimodal benchmarks mix option-letter questions with open numeric or text answers in one split.
+``by_type`` reads ``sample.metadata["type"]`` (``single | multi | fill | open``) and hands the
+response to evalkit's scorers through :func:`evalkit.grading.grade`: ``choice`` for single
+answers, ``multi_select`` for sets of letters, ``fill_in`` for several blanks, ``math_answer`` for
+one open answer. Benchmark rules that the official scripts apply on top (a fixed number of
+decimals, a relative tolerance) are read from ``metadata["precision"]`` / ``metadata["tolerance"]``.
+Where a scorer is not available in this installation, a small numeric fallback decides and says so
+in ``Score.stage``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from evalkit.grading import GraderSpec, grade, scorer_registry
+from evalkit.types import Sample, Score
+
+_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
+_SAYS = re.compile(r"(?:answer is|answer:|答案是|答案为|答案[:：])\s*\$?([^\n$。]*)", re.IGNORECASE)
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?")
+
+
+def scorer_for(sample: Sample) -> str:
+    """The evalkit scorer that grades this sample's question type."""
+    kind = sample.metadata.get("type") or ("single" if sample.choices else "open")
+    if kind == "single":
+        return "choice"
+    if kind == "multi":
+        return "multi_select"
+    if kind == "fill" and isinstance(sample.target, list | tuple) and len(sample.target) > 1:
+        return "fill_in"
+    return "math_answer"
+
+
+def by_type(sample: Sample, output: str, **options: Any) -> Score:
+    """Grade with the scorer of the sample's type; ``options[scorer_name]`` are passed to it."""
+    name = scorer_for(sample)
+    if name == "math_answer" and ("precision" in sample.metadata or "tolerance" in sample.metadata):
+        return numeric(sample, output)
+    if not _available(name):
+        return numeric(sample, output) if name == "math_answer" else grade(sample, output, GraderSpec("exact"))
+    score = grade(sample, output, GraderSpec(name, dict(options.get(name) or {})))
+    return replace(score, details={**score.details, "scorer": name})
+
+
+def _available(name: str) -> bool:
+    try:
+        scorer_registry.get(name)
+    except Exception:  # not registered, or registered lazily but not written yet
+        return False
+    return True
+
+
+def extract_final(output: str) -> str | None:
+    """The final answer's text: the last ``\\boxed{}``, else "the answer is …", else the last number."""
+    boxes = _BOXED.findall(output)
+    if boxes:
+        return boxes[-1].strip()
+    said = _SAYS.findall(output)
+    if said and said[-1].strip():
+        return said[-1].strip().rstrip(".")
+    nums = _NUMBER.findall(output)
+    return nums[-1] if nums else None
+
+
+def to_number(text: str) -> float | None:
+    t = text.replace(",", "").replace("$", "").replace("\\%", "").replace("%", "").strip()
+    frac = re.fullmatch(r"(-?)\\d?frac\{(-?\d+(?:\.\d+)?)\}\{(\d+(?:\.\d+)?)\}", t)
+    if frac:
+        return (-1 if frac.group(1) else 1) * float(frac.group(2)) / float(frac.group(3))
+    m = _NUMBER.search(t)
+    if m is None:
+        return None
+    num = m.group(0)
+    if "/" in num:
+        a, b = num.split("/")
+        return float(a) / float(b) if float(b) else None
+    return float(num)
+
+
+def numeric(sample: Sample, output: str, **_: Any) -> Score:
+    """Numeric comparison: exact, to ``metadata["precision"]`` decimals, or within a relative tolerance."""
+    mx = sample.max_points
+    found = extract_final(output)
+    pred = to_number(found) if found is not None else None
+    if pred is None:
+        return Score(0.0, "unparsed", 0.0, mx, stage="numeric", reason="no number found", extracted=found)
+    golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
+    gold_nums = [g for g in (to_number(str(x)) for x in golds) if g is not None]
+    if not gold_nums:
+        return Score.error(f"sample {sample.id}: target {sample.target!r} is not a number", mx)
+    ok = any(_close(pred, g, sample.metadata) for g in gold_nums)
+    return Score(1.0 if ok else 0.0, "correct" if ok else "wrong", mx if ok else 0.0, mx, stage="numeric",
+                 extracted=found, normalized=pred)
+
+
+def _close(pred: float, gold: float, meta: dict[str, Any]) -> bool:
+    precision = meta.get("precision")
+    if precision is not None:
+        return round(pred, int(precision)) == round(gold, int(precision))
+    tol = meta.get("tolerance")
+    if tol is not None:
+        return abs(pred - gold) <= float(tol) * max(abs(gold), 1e-12)
+    return abs(pred - gold) <= 1e-9 * max(1.0, abs(gold))
