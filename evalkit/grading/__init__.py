@@ -50,7 +50,9 @@ class GraderSpec:
 
 
 def needs_judge(spec: GraderSpec) -> bool:
-    return bool(getattr(scorer_registry.get(spec.name), "needs_judge", False))
+    """Whether the scorer wants a judge; ``fn.needs_judge`` may be a flag or ``f(options) -> bool``."""
+    flag = getattr(scorer_registry.get(spec.name), "needs_judge", False)
+    return bool(flag(spec.options)) if callable(flag) else bool(flag)
 
 
 def grade(sample: Sample, output: str, spec: GraderSpec) -> Score:
@@ -67,7 +69,7 @@ def grade(sample: Sample, output: str, spec: GraderSpec) -> Score:
 async def grade_async(sample: Sample, output: str, spec: GraderSpec, judge: Judge | None = None) -> Score:
     """Grade with a judge-backed scorer (awaited on the caller's loop)."""
     fn = scorer_registry.get(spec.name)
-    if getattr(fn, "needs_judge", False):
+    if needs_judge(spec):
         if judge is None:
             return Score.error(f"scorer {spec.name!r} needs a judge model (--judge URI)")
         return await fn(sample, output, judge=judge, **spec.options)
