@@ -1,0 +1,40 @@
+"""``gaokao-mm``: GAOKAO-MM's Gaokao multiple-choice questions with figures, from a local checkout.
+
+``evalkit run --task gaokao-mm --data PATH/TO/GAOKAO-MM --model M`` (``-T subjects=Math`` to pick
+subjects). The prompt is the benchmark's own prefix from ``Bench/MCQ_prompt.json``; the figures
+follow the question text in the order the item lists them. Grading: ``choice`` (single answer) or
+``multi_select`` (several letters), points from each item's ``score``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import evalkit.tasks.mm  # noqa: F401  (registers the by_type scorer)
+from evalkit.grading import GraderSpec
+from evalkit.tasks import DatasetSpec, Task, task
+
+TEMPLATE = (
+    "{{ metadata.prompt }}{{ question }}\n"
+    "{% for i in range(sample.images | length) %}<image {{ i + 1 }}>{% endfor %}"
+)
+
+
+@task("gaokao-mm")
+def make(**options: Any) -> Task:
+    data = options.get("data")
+    path = Path(str(data)).expanduser().resolve() if data else None
+    spec_options = {k: v for k, v in options.items() if k in ("subjects",)}
+    return Task(
+        name="gaokao-mm",
+        description="GAOKAO-MM: Gaokao multiple-choice questions with figures (local checkout via --data).",
+        version="1",
+        dataset=DatasetSpec(format="gaokao-mm", path=path, options=spec_options),
+        template=TEMPLATE,
+        grader=GraderSpec("by_type"),
+        metrics=["accuracy", "points"],
+        modality="image",
+        source=f"{__file__}:make",
+        options=dict(options),
+    )
