@@ -21,6 +21,7 @@ for _scheme, _target in {
     "openai": "evalkit.adapters.openai:OpenAIAdapter",
     "command": "evalkit.adapters.command:CommandAdapter",
     "anthropic": "evalkit.adapters.anthropic:AnthropicAdapter",
+    "hf": "evalkit.adapters.hf:HFAdapter",
 }.items():
     adapters.add(_scheme, _target)
 
