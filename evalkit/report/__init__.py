@@ -11,7 +11,8 @@ Public surface:
 from __future__ import annotations
 
 from evalkit.report.aggregate import GroupSpec, Leaderboard, ReportError, aggregate, load_leaderboard
+from evalkit.report.html import render_html, write_html, write_report
 from evalkit.report.markdown import render_json, render_markdown
 
 __all__ = ["GroupSpec", "Leaderboard", "ReportError", "aggregate", "load_leaderboard", "render_json",
-           "render_markdown"]
+           "render_html", "render_markdown", "write_html", "write_report"]
