@@ -12,6 +12,15 @@ from typing import Annotated
 import typer
 
 
+def _console() -> object:
+    """A rich console; wide (160 columns) when not on a terminal, so CI logs keep one row per line."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -77,13 +86,27 @@ def print_leaderboard(lb: object) -> None:
 
     assert isinstance(lb, Leaderboard)
     table = Table(title="Leaderboard (95% bootstrap intervals; '=k' = interval overlaps another model's)")
-    for col in ("Task", "Rank", "Model", "Score [95% CI]", "n", "Spread", "Unparsed", "Errors", "Tokens", "Time"):
+    optional = {
+        "Spread": any(c.spread is not None for c in lb.cells),
+        "Tokens in/out": any(c.prompt_tokens or c.completion_tokens for c in lb.cells),
+        "Time": any(c.wall_s > 0 for c in lb.cells),
+    }
+    columns = ["Task", "Rank", "Model", "Score [95% CI]", "n", "Spread", "Unparsed", "Errors", "Tokens in/out", "Time"]
+    columns = [col for col in columns if optional.get(col, True)]
+    for col in columns:
         table.add_column(col, overflow="fold")
     for c in lb.cells:
-        table.add_row(escape(c.task), c.rank_label(), escape(c.model), c.display() + (" %" if c.kind == "mean" else ""), str(c.n),
-                      spread_label(c), str(c.counts.get("unparsed", 0)), str(c.counts.get("error", 0)),
-                      f"{format_tokens(c.prompt_tokens)}/{format_tokens(c.completion_tokens)}", format_seconds(c.wall_s))
-    console = Console()
+        values = {
+            "Task": escape(c.task), "Rank": c.rank_label(), "Model": escape(c.model),
+            "Score [95% CI]": c.display() + (" %" if c.kind == "mean" else ""), "n": str(c.n),
+            "Spread": spread_label(c), "Unparsed": str(c.counts.get("unparsed", 0)),
+            "Errors": str(c.counts.get("error", 0)),
+            "Tokens in/out": f"{format_tokens(c.prompt_tokens)}/{format_tokens(c.completion_tokens)}",
+            "Time": format_seconds(c.wall_s),
+        }
+        table.add_row(*(values[col] for col in columns))
+    console = _console()
+    assert isinstance(console, Console)
     console.print(table)
     for spec in lb.group_specs:
         weights = ", ".join(f"{t}×{w:g}" for t, w in spec.weights.items())
@@ -151,7 +174,8 @@ def print_check(result: object) -> None:
     from evalkit.report.check import CheckResult
 
     assert isinstance(result, CheckResult)
-    console = Console()
+    console = _console()
+    assert isinstance(console, Console)
     if result.verdicts:
         table = Table(title=f"evalkit check (max drop {result.max_drop:g}, alpha {result.alpha:g})")
         for col in ("Task", "Verdict", "Baseline", "Current", "Δ", "95% CI of Δ", "p", "Test", "n", "Note"):

@@ -106,7 +106,7 @@ def _question(prompt: list[dict[str, Any]], images: _ImageStore, run_dir: Path,
         for part in content:
             if isinstance(part, dict) and part.get("type") == "image":
                 imgs.append(images.add(part, run_dir))
-                body.append(f"[image {len(imgs)}]")
+                body.append(f"[image {len(imgs)}] ")
             elif isinstance(part, dict):
                 body.append(str(part.get("text", "")))
             else:
