@@ -247,3 +247,28 @@ def test_429_burst_shrinks_the_endpoint_limit() -> None:
         got = asyncio.run(burst())
     assert sum(1 for r in got if r.retryable and r.retry_after == 0) == 5
     assert adapter.limiter.limit < 16 and adapter.limiter.overloads == 5
+
+
+def test_an_image_question_through_the_runner_sends_the_resized_image(tmp_path: Path) -> None:
+    import json
+
+    from PIL import Image as PILImage
+
+    png = tmp_path / "chart.png"
+    PILImage.new("RGB", (1600, 800), (20, 20, 220)).save(png)
+    samples = tmp_path / "img.jsonl"
+    samples.write_text(json.dumps({
+        "id": "img1", "target": "B", "choices": ["red", "blue"],
+        "input": [{"type": "text", "text": "What colour is the chart?"}, {"type": "image", "path": str(png)}],
+    }) + "\n")
+    with ModelServer("The answer is B.") as srv:
+        adapter = make_adapter("openai:vl", {"base_url": srv.url, "image_max_side": "400"})
+        out = run_sync(get_task(str(samples)), adapter, RunConfig(output=tmp_path / "run", progress=False,
+                                                                  use_cache=False))
+        parts = [p for m in srv.bodies[0]["messages"] for p in (m["content"] if isinstance(m["content"], list) else [])]
+    urls = [p["image_url"]["url"] for p in parts if p.get("type") == "image_url"]
+    assert len(urls) == 1 and urls[0].startswith("data:image/png;base64,")
+    sent = PILImage.open(io.BytesIO(base64.b64decode(urls[0].split(",", 1)[1], validate=True)))
+    assert sent.size == (400, 200)
+    assert out.summary["metrics"]["accuracy"] == 1.0
+    assert "base64" not in (out.path / "samples.jsonl").read_text()
