@@ -39,6 +39,7 @@ from evalkit.types import Sample, SampleResult, Score
 
 Judge = Callable[[str], Awaitable[str]]
 SOLUTION_GRADERS = ("answer", "judge", "human")
+# an "arbiter" mark (imported with ``evalkit grade import --grader arbiter``) settles a flagged item
 DEFAULT_THRESHOLD = 2.0
 SECTION_ORDER = ("single", "multi", "fill", "solution")
 
@@ -105,9 +106,22 @@ def _score_objective(sample: Sample, output: str, options: dict[str, Any]) -> Sc
         return Score.error(f"sample {sample.id}: metadata 'type' is {kind!r}; allowed: single, multi, fill, solution",
                            sample.max_points)
     try:
+        if not _supports(spec):  # an option the grading room's scorer does not take yet
+            return _FALLBACKS[spec.name](sample, output, **spec.options)
         return grade(sample, output, spec)
     except (AttributeError, ImportError, LookupError):  # the grading room's scorer is not there yet
         return _FALLBACKS[spec.name](sample, output, **spec.options)
+
+
+def _supports(spec: GraderSpec) -> bool:
+    """Whether the registered scorer names every option we pass (``**_`` swallowing them does not count)."""
+    import inspect
+
+    from evalkit.grading import scorer_registry
+
+    params = inspect.signature(scorer_registry.get(spec.name)).parameters
+    named = {n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    return all(k in named for k in spec.options if spec.options[k] not in (None, "default"))
 
 
 # Minimal stand-ins used only while the grading room lacks a scorer (stage says so).
@@ -232,6 +246,10 @@ def reconcile(marks: Sequence[Mark], max_points: float, threshold: float = DEFAU
                      grader=names, reason=reason, details=details)
     points = [min(max(m.points, 0.0), max_points) for m in graded]
     mean = sum(points) / len(points)
+    arbiter = [m for m in graded if m.grader == "arbiter"]
+    if arbiter:  # the arbitration mark settles the item
+        mean = min(max(arbiter[-1].points, 0.0), max_points)
+        details["arbitrated"] = True
     spread = max(points) - min(points)
     if len(graded) > 1:
         details["spread"] = spread

@@ -1,0 +1,311 @@
+"""``evalkit grade``: the teachers' workflow on a run folder, and the Gaokao score card.
+
+* ``evalkit grade export RUN_DIR`` writes what teachers need to mark a run — each question, the
+  reference solution, the rubric and the model's answer — as ``grading/marks.csv`` (a spreadsheet
+  with an empty ``mark`` column) and ``grading/marking.html`` (a printable page).
+* ``evalkit grade import RUN_DIR MARKS.csv`` reads the marks back: each mark joins the marks a sample
+  already has (a newer mark of the same grader replaces the older), the exam's reconciliation runs
+  again, and ``samples.jsonl`` and ``summary.json`` are rewritten atomically. Rows without a mark and
+  samples not in the file are left exactly as they were.
+* ``print_score_card(summary, console)`` — the paper's score card (total out of its points, sections,
+  each question), which ``evalkit run`` and ``evalkit show`` print when a run has ``gaokao_paper``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evalkit.types import SampleResult
+
+grade_app = typer.Typer(help="Human grading: export a run for teachers, import their marks.", no_args_is_help=True)
+SECTION_NAMES = {"single": "单项选择题 single", "multi": "多项选择题 multi", "fill": "填空题 fill",
+                 "solution": "解答题 solution"}
+CSV_FIELDS = ["id", "paper", "number", "type", "max_points", "current_points", "current_grader", "mark", "marker",
+              "comment", "question", "reference", "rubric", "response"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evalkit grade ...`` to the main command."""
+    app.add_typer(grade_app, name="grade")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+# -- export -------------------------------------------------------------------------------------------
+def _question_text(result: SampleResult) -> str:
+    users = [m for m in result.prompt if m.get("role") == "user"]
+    parts = users[-1].get("content", []) if users else []
+    if isinstance(parts, str):
+        return parts
+    return "".join(p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "text")
+
+
+def _rubric_text(meta: dict[str, Any]) -> str:
+    lines = []
+    for k, step in enumerate(meta.get("rubric") or [], 1):
+        res = " / ".join(step.get("results") or [])
+        lines.append(f"{k}. {step.get('part', '')} {step.get('step', '')}" + (f" ⇒ {res}" if res else "")
+                     + f" [{step.get('points')} 分, 累计 {step.get('cumulative')}]")
+    return "\n".join(lines)
+
+
+def _reference(result: SampleResult) -> str:
+    meta = result.metadata
+    ref = meta.get("solution") or meta.get("analysis") or result.target
+    return ref if isinstance(ref, str) else json.dumps(ref, ensure_ascii=False)
+
+
+def export_rows(results: list[SampleResult], include_all: bool = False) -> list[dict[str, Any]]:
+    """One row per item teachers should mark (solutions, or everything with ``include_all``)."""
+    rows = []
+    for r in sorted(results, key=lambda r: (str(r.metadata.get("paper", "")), _num(r.metadata.get("number")), r.id)):
+        meta = r.metadata
+        if not include_all and meta.get("type") != "solution":
+            continue
+        human = next((m for m in r.score.details.get("marks", []) if m.get("grader") == "human"), None)
+        rows.append({
+            "id": r.id, "paper": meta.get("paper", ""), "number": meta.get("number", ""), "type": meta.get("type", ""),
+            "max_points": f"{r.score.max_points:g}", "current_points": f"{r.score.points:g}",
+            "current_grader": r.score.grader, "mark": f"{human['points']:g}" if human else "",
+            "marker": (human or {}).get("marker") or "", "comment": "", "question": _question_text(r),
+            "reference": _reference(r), "rubric": _rubric_text(meta), "response": r.response or "",
+        })
+    return rows
+
+
+def _num(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 10**6
+
+
+HTML = """<!doctype html>
+<html lang="zh"><head><meta charset="utf-8"><title>阅卷 · {{ title }}</title>
+<style>
+body{font-family:"Noto Serif CJK SC","Songti SC",serif;max-width:52em;margin:2em auto;line-height:1.6}
+section{page-break-inside:avoid;border-top:2px solid #333;padding:.5em 0 1em}
+h2{font-size:1.1em;margin:.3em 0} pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;font-size:.95em}
+table{border-collapse:collapse} td,th{border:1px solid #999;padding:.2em .5em;text-align:left}
+.mark{display:inline-block;border:1px solid #000;min-width:4em;height:1.6em;vertical-align:middle}
+@media print{body{margin:0} section{page-break-after:always}}
+</style></head><body>
+<h1>阅卷 · {{ title }}</h1>
+<p>{{ rows|length }} 道题。请在 <code>marks.csv</code> 的 <code>mark</code> 列填入得分（整数，0 至满分），<code>marker</code> 列填阅卷人，
+然后运行 <code>evalkit grade import {{ run_dir }} marks.csv</code>。</p>
+{% for r in rows %}<section>
+<h2>{{ r.paper }} 第 {{ r.number }} 题（{{ r.type }}，满分 {{ r.max_points }} 分）<small> id: {{ r.id }}</small></h2>
+<h3>题目</h3><pre>{{ r.question }}</pre>
+<h3>参考解答</h3><pre>{{ r.reference }}</pre>
+{% if r.rubric %}<h3>评分细则</h3><pre>{{ r.rubric }}</pre>{% endif %}
+<h3>考生作答</h3><pre>{{ r.response or "（空）" }}</pre>
+<p>机评：{{ r.current_points }} 分（{{ r.current_grader }}）　　得分：<span class="mark">{{ r.mark }}</span>　　阅卷人：<span class="mark">{{ r.marker }}</span></p>
+</section>{% endfor %}
+</body></html>
+"""
+
+
+def write_export(run_dir: Path, out_dir: Path, include_all: bool = False) -> tuple[Path, Path, int]:
+    """Write ``marks.csv`` and ``marking.html`` for a run; returns their paths and the row count."""
+    import jinja2
+
+    from evalkit.results import load_run
+
+    run = load_run(run_dir)
+    rows = export_rows(run.results, include_all)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = out_dir / "marks.csv", out_dir / "marking.html"
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    env = jinja2.Environment(autoescape=True)
+    html_path.write_text(env.from_string(HTML).render(rows=rows, title=f"{run.task} × {run.model}", run_dir=run_dir),
+                         encoding="utf-8")
+    return csv_path, html_path, len(rows)
+
+
+@grade_app.command("export")
+def export_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (results/<run>).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for marks.csv and marking.html (default RUN_DIR/grading).")] = None,
+    include_all: Annotated[bool, typer.Option("--all", help="Export every item, not only solutions.")] = False,
+) -> None:
+    """Write the marking sheet (CSV) and a printable page (HTML) for teachers."""
+    from evalkit.results import ResultsError
+
+    try:
+        csv_path, html_path, n = write_export(run_dir, out or run_dir / "grading", include_all)
+    except (ResultsError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{n} items to mark: {csv_path}  (printable: {html_path})")
+    typer.echo(f"fill the 'mark' column, then: evalkit grade import {run_dir} {csv_path}")
+
+
+# -- import -------------------------------------------------------------------------------------------
+def read_mark_rows(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
+    """``{id: (points, marker)}`` from a marks CSV; a bad row is one sentence naming the file and row."""
+    if not path.is_file():
+        raise ValueError(f"{path}: marks file not found")
+    out: dict[str, tuple[float, str | None]] = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "id" not in reader.fieldnames or "mark" not in reader.fieldnames:
+            raise ValueError(f"{path}: a marks CSV needs the columns 'id' and 'mark' (as 'evalkit grade export' writes)")
+        for n, row in enumerate(reader, 2):
+            raw = (row.get("mark") or "").strip()
+            if not raw:
+                continue
+            sid = (row.get("id") or "").strip()
+            if sid not in results:
+                raise ValueError(f"{path}: row {n}: id {sid!r} is not a sample of this run")
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{path}: row {n} ({sid}): mark {raw!r} is not a number") from None
+            mx = results[sid].score.max_points
+            if not 0 <= value <= mx:
+                raise ValueError(f"{path}: row {n} ({sid}): mark {raw} is outside 0–{mx:g}")
+            out[sid] = (value, (row.get("marker") or "").strip() or None)
+    return out
+
+
+def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", threshold: float | None = None) -> int:
+    """Merge teachers' marks into a run; returns how many samples changed."""
+    from evalkit.grading.gaokao import DEFAULT_THRESHOLD, Mark, with_marks
+    from evalkit.grading.metrics import summarize
+    from evalkit.results import (
+        RUN_FILE,
+        SAMPLES_FILE,
+        SUMMARY_FILE,
+        compact_samples,
+        iter_sample_lines,
+        load_run,
+        now_iso,
+        write_json_atomic,
+    )
+
+    run = load_run(run_dir)
+    by_id = {r.id: r for r in run.results}
+    marks = read_mark_rows(marks_path, by_id)
+    limit = threshold if threshold is not None else float(
+        run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold", DEFAULT_THRESHOLD))
+    records: dict[str, dict[str, Any]] = {}
+    for rec in iter_sample_lines(run_dir / SAMPLES_FILE):
+        records[str(rec.get("id"))] = rec
+    for sid, (value, marker) in marks.items():
+        res = by_id[sid]
+        res.score = with_marks(res.score, [Mark(grader, value, res.score.max_points, marker=marker)], limit)
+        records[sid] = {**records[sid], "score": res.score.to_dict()}
+    compact_samples(run_dir / SAMPLES_FILE, records)
+    results = [SampleResult.from_dict(r) for r in records.values()]
+    summary = dict(run.summary)
+    metrics = run.record.get("task", {}).get("metrics") or ["accuracy"]
+    summary.update(summarize(results, metrics))
+    summary.setdefault("task", run.task)
+    summary.setdefault("model", run.model)
+    write_json_atomic(run_dir / SUMMARY_FILE, summary)
+    record = dict(run.record)
+    record.setdefault("grading", []).append({"imported": str(marks_path), "grader": grader, "marks": len(marks),
+                                             "at": now_iso()})
+    write_json_atomic(run_dir / RUN_FILE, record)
+    return len(marks)
+
+
+@grade_app.command("import")
+def import_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder the marks belong to.")],
+    marks: Annotated[Path, typer.Argument(help="The marks CSV (from 'evalkit grade export', 'mark' column filled).")],
+    grader: Annotated[str, typer.Option("--grader", help="Who marked: human (teachers), judge, or arbiter (settles flagged items).")] = "human",
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Points apart beyond which two marks are flagged for arbitration.")] = None,
+) -> None:
+    """Read teachers' marks back into the run, keeping every mark already there."""
+    from rich.console import Console
+
+    from evalkit.results import ResultsError, load_run
+
+    if grader not in ("human", "judge", "arbiter"):
+        _fail(f"--grader {grader!r}: allowed: human, judge, arbiter")
+    try:
+        n = import_marks(run_dir, marks, grader, threshold)
+    except (ResultsError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"imported {n} marks into {run_dir}")
+    print_score_card(load_run(run_dir).summary, Console())
+
+
+# -- the score card ---------------------------------------------------------------------------------
+def print_score_card(summary: dict[str, Any], console: Any) -> None:
+    """Print a Gaokao paper's score card when ``summary["metrics"]`` carries the paper metric."""
+    from rich.table import Table
+
+    m = summary.get("metrics") or {}
+    if "sections" not in m or "questions" not in m:
+        return
+    papers = m.get("papers") or {}
+    title = m.get("paper") or f"{len(papers)} papers"
+    console.print(f"[bold]Gaokao score card[/bold] · {title}: [bold]{m['points']:g} / {m['max_points']:g}[/bold]"
+                  f" ({m.get('points_rate', 0.0):.1%})")
+    sec = Table(show_header=True, title="sections")
+    for col in ("section", "points", "max", "rate"):
+        sec.add_column(col, justify="left" if col == "section" else "right")
+    for name, s in m["sections"].items():
+        sec.add_row(SECTION_NAMES.get(name, name), f"{s['points']:g}", f"{s['max_points']:g}", f"{s.get('rate', 0.0):.1%}")
+    console.print(sec)
+    if len(papers) <= 1:
+        _question_table(m["questions"], console)
+    else:
+        _papers_table(papers, console)
+    if len(m.get("years") or {}) > 1:
+        _years_table(m["years"], console)
+    if m.get("arbitration"):
+        console.print(f"flagged for arbitration (markers differ by more than the threshold): {', '.join(m['arbitration'])}")
+
+
+def _question_table(questions: list[dict[str, Any]], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=True, title="questions")
+    for col in ("no.", "type", "points", "max", "status", "grader"):
+        table.add_column(col, justify="right" if col in ("no.", "points", "max") else "left")
+    for q in questions:
+        note = "" if q.get("counted", True) else " (elective, not counted)"
+        table.add_row(str(q.get("number", "")), str(q.get("type", "")), f"{q['points']:g}", f"{q['max_points']:g}",
+                      f"{q.get('status', '')}{note}", str(q.get("grader", "")))
+    console.print(table)
+
+
+def _papers_table(papers: dict[str, Any], console: Any, limit: int = 40) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=True, title=f"papers ({len(papers)})")
+    for col in ("paper", "points", "max", "rate"):
+        table.add_column(col, justify="left" if col == "paper" else "right")
+    for name, p in list(sorted(papers.items()))[:limit]:
+        rate = p["points"] / p["max_points"] if p["max_points"] else 0.0
+        table.add_row(name, f"{p['points']:g}", f"{p['max_points']:g}", f"{rate:.1%}")
+    console.print(table)
+    if len(papers) > limit:
+        console.print(f"… and {len(papers) - limit} more papers (evalkit report shows them all)")
+
+
+def _years_table(years: dict[str, dict[str, float]], console: Any) -> None:
+    from rich.table import Table
+
+    sections = sorted({s for v in years.values() for s in v}, key=lambda s: list(SECTION_NAMES).index(s)
+                      if s in SECTION_NAMES else 99)
+    table = Table(show_header=True, title="scoring rate by year")
+    table.add_column("year")
+    for s in sections:
+        table.add_column(s, justify="right")
+    for year, rates in years.items():
+        table.add_row(year, *[f"{rates[s]:.1%}" if s in rates else "-" for s in sections])
+    console.print(table)
