@@ -1,35 +1,447 @@
-"""Built-in scorers (first cut: exact match and single-choice letters)."""
+"""Built-in scorers: exact, regex, choice, multi_select, fill_in, math_answer, rubric, human.
+
+Each scorer is ``fn(sample, output, **options) -> Score`` (``rubric`` is async and takes a
+``judge``). A scorer never raises for a model's answer: what it cannot read is ``unparsed``,
+what it cannot check (a bad judge reply, a missing mark) is ``error``, each with a reason.
+
+Points: a sample's maximum comes from ``sample.metadata["points"]`` (a number, or a list per
+blank for ``fill_in``), default 1. ``Score.value`` is the fraction of the maximum earned.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
 import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from evalkit.grading.equivalence import Verdict, math_equal
+from evalkit.grading.extract import (
+    extract_blanks,
+    extract_final_answer,
+    extract_letters,
+    extract_letters_last_capital,
+    is_bare_answer,
+)
 from evalkit.types import Sample, Score
 
-_LETTER = re.compile(r"(?:故选|答案是|答案为|answer is)\s*[:：]?\s*\(?([A-Z])\)?|\\boxed\{([A-Z])\}")
+__all__ = ["choice", "exact", "fill_in", "human", "math_answer", "multi_select", "multi_select_points",
+           "regex", "rubric"]
 
 
-def _points(sample: Sample) -> float:
-    return float(sample.metadata.get("points", 1) or 1)
+# ----------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------
+def max_points(sample: Sample) -> float:
+    """The sample's maximum points: ``metadata["points"]`` (a list sums), default 1."""
+    pts = sample.metadata.get("points", 1)
+    if isinstance(pts, list | tuple):
+        return float(sum(float(x) for x in pts))
+    try:
+        return float(pts) if pts is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0
 
 
-def exact(sample: Sample, output: str, **_: Any) -> Score:
-    gold = str(sample.target).strip()
-    pred = output.strip()
-    mx = _points(sample)
-    ok = pred == gold
-    return Score(1.0 if ok else 0.0, "correct" if ok else "wrong", mx if ok else 0.0, mx, stage="string",
-                 extracted=pred, normalized=pred)
+def _score(ok: bool, mx: float, stage: str, extracted: Any, normalized: Any, reason: str,
+           **details: Any) -> Score:
+    return Score(1.0 if ok else 0.0, "correct" if ok else "wrong", mx if ok else 0.0, mx, stage=stage,
+                 extracted=extracted, normalized=normalized, reason=reason, details=details)
 
 
-def choice(sample: Sample, output: str, **_: Any) -> Score:
-    mx = _points(sample)
-    found = [a or b for a, b in _LETTER.findall(output)]
-    if not found:
-        return Score(0.0, "unparsed", 0.0, mx, stage="letter", reason="no option letter found")
-    pred = found[-1]
-    gold = str(sample.target).strip().upper()
-    ok = pred == gold
-    return Score(1.0 if ok else 0.0, "correct" if ok else "wrong", mx if ok else 0.0, mx, stage="letter",
-                 extracted=pred, normalized=pred)
+def _unparsed(mx: float, stage: str, reason: str, extracted: Any = None) -> Score:
+    return Score(0.0, "unparsed", 0.0, mx, stage=stage, extracted=extracted, reason=reason)
+
+
+def _norm_text(s: str, case: bool, space: bool) -> str:
+    s = s.strip()
+    if not space:
+        s = re.sub(r"\s+", " ", s)
+    return s if case else s.casefold()
+
+
+# ----------------------------------------------------------------------------------------
+# exact / regex
+# ----------------------------------------------------------------------------------------
+def exact(sample: Sample, output: str, *, case_sensitive: bool = True, extract: bool = False,
+          **_: Any) -> Score:
+    """The (optionally extracted) output equals the target, or one of a list of targets."""
+    mx = max_points(sample)
+    pred = extract_final_answer(output) if extract else output
+    if pred is None:
+        return _unparsed(mx, "string", "no final answer found")
+    golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
+    p = _norm_text(str(pred), case_sensitive, False)
+    ok = any(_norm_text(str(g), case_sensitive, False) == p for g in golds)
+    return _score(ok, mx, "string", pred, p, "same text" if ok else "text differs")
+
+
+def regex(sample: Sample, output: str, *, pattern: str | None = None, group: int | str = 1,
+          ignore_case: bool = False, **_: Any) -> Score:
+    """Extract with ``pattern`` (last match, capture ``group``) and compare with the target text."""
+    mx = max_points(sample)
+    if not pattern:
+        return Score.error("regex scorer needs the option 'pattern'", mx)
+    try:
+        rx = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        return Score.error(f"regex scorer: bad pattern {pattern!r}: {exc}", mx)
+    matches = list(rx.finditer(output or ""))
+    if not matches:
+        return _unparsed(mx, "regex", f"pattern {pattern!r} did not match")
+    m = matches[-1]
+    try:
+        got = m.group(group) if rx.groups else m.group(0)
+    except (IndexError, error_type()):
+        got = m.group(0)
+    golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
+    norm = _norm_text(got or "", not ignore_case, False)
+    ok = any(_norm_text(str(g), not ignore_case, False) == norm for g in golds)
+    return _score(ok, mx, "regex", got, norm, "matched target" if ok else "extracted text differs")
+
+
+def error_type() -> type[Exception]:
+    return IndexError
+
+
+# ----------------------------------------------------------------------------------------
+# choice / multi_select
+# ----------------------------------------------------------------------------------------
+def _gold_letters(target: Any) -> list[str]:
+    if isinstance(target, list | tuple):
+        items = [str(x) for x in target]
+    else:
+        items = [str(target)]
+    out: list[str] = []
+    for it in items:
+        for ch in re.findall(r"[A-Ga-g]", re.sub(r"\\?(?:text|mathrm|textbf)", "", it)):
+            if ch.upper() not in out:
+                out.append(ch.upper())
+    return sorted(out)
+
+
+def _read_letters(output: str, multi: bool, rule: str) -> list[str] | None:
+    if rule == "last_capital":
+        return extract_letters_last_capital(output, multi)
+    if rule != "default":
+        raise ValueError(f"unknown extract rule {rule!r}; use 'default' or 'last_capital'")
+    return extract_letters(output, multi)
+
+
+def choice(sample: Sample, output: str, *, extract: str = "default", **_: Any) -> Score:
+    """Single-answer multiple choice: exactly one letter, equal to the target letter."""
+    mx = max_points(sample)
+    gold = _gold_letters(sample.target)
+    if len(gold) != 1:
+        return Score.error(f"choice scorer: target {sample.target!r} of sample {sample.id!r} is not one letter", mx)
+    try:
+        letters = _read_letters(output or "", False, extract)
+    except ValueError as exc:
+        return Score.error(str(exc), mx)
+    if not letters:
+        return _unparsed(mx, "letter", "no option letter found")
+    if len(letters) > 1:
+        return _score(False, mx, "letter", "".join(letters), letters,
+                      "several letters given for a single-choice question")
+    ok = letters[0] == gold[0]
+    return _score(ok, mx, "letter", letters[0], letters[0], f"chose {letters[0]}, answer {gold[0]}")
+
+
+def multi_select_points(chosen: list[str], correct: list[str], rule: str, full: float) -> tuple[float, str]:
+    """Points for a multi-select answer under a named rule (scaled so an exact answer gets ``full``).
+
+    ``gaokao-2024``: exact -> 6; no wrong option -> 6 × chosen/correct; any wrong or none -> 0.
+    ``gaokao-legacy``: exact -> 5; a correct strict subset with no wrong option -> 2; else 0.
+    ``all-or-nothing``: exact -> full, else 0.
+    """
+    c, k = set(chosen), set(correct)
+    if not c:
+        return 0.0, "no option chosen"
+    if c - k:
+        return 0.0, f"wrong option(s) {''.join(sorted(c - k))} chosen"
+    if c == k:
+        return full, "exactly the correct options"
+    if rule == "gaokao-2024":
+        return full * len(c) / len(k), f"{len(c)} of {len(k)} correct options, none wrong"
+    if rule == "gaokao-legacy":
+        return full * 2 / 5, "a correct subset, none wrong (partial credit)"
+    if rule == "all-or-nothing":
+        return 0.0, "missing correct option(s)"
+    raise ValueError(f"unknown multi_select rule {rule!r}; use 'gaokao-2024', 'gaokao-legacy' or 'all-or-nothing'")
+
+
+def multi_select(sample: Sample, output: str, *, rule: str = "gaokao-2024", extract: str = "default",
+                 **_: Any) -> Score:
+    """Multiple-answer choice graded by a points rule (see :func:`multi_select_points`)."""
+    mx = max_points(sample)
+    gold = _gold_letters(sample.target)
+    if not gold:
+        return Score.error(f"multi_select: target {sample.target!r} of sample {sample.id!r} has no letters", mx)
+    try:
+        letters = _read_letters(output or "", True, extract)
+    except ValueError as exc:
+        return Score.error(str(exc), mx)
+    if not letters:
+        return _unparsed(mx, "letter", "no option letters found")
+    chosen = sorted(letters)
+    try:
+        pts, why = multi_select_points(chosen, gold, rule, mx)
+    except ValueError as exc:
+        return Score.error(str(exc), mx)
+    status = "correct" if pts >= mx else ("partial" if pts > 0 else "wrong")
+    return Score(pts / mx if mx else 0.0, status, pts, mx, stage="letter", extracted="".join(chosen),
+                 normalized=chosen, reason=why, details={"rule": rule, "gold": gold})
+
+
+# ----------------------------------------------------------------------------------------
+# math_answer / fill_in
+# ----------------------------------------------------------------------------------------
+_LETTER_GOLD = re.compile(r"^\s*\(?\s*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-G])\)?\}?\s*\)?(?:[\s.:：,)]|$)")
+
+
+def _gold_answer(gold: str) -> str:
+    """A gold that is itself a worked solution gives its final answer."""
+    if "\\boxed" in gold or "\\fbox" in gold or not is_bare_answer(gold.strip()):
+        found = extract_final_answer(gold)
+        if found:
+            return found
+    return gold
+
+
+def compare_answers(gold: str, output: str, *, tolerance: str = "auto", timeout: float = 3.0,
+                    extract: bool = True) -> tuple[Verdict | None, str | None, str]:
+    """Extract the final answer from ``output`` and compare it with ``gold``.
+
+    Returns ``(verdict or None when nothing was found, extracted text, gold answer)``.
+    """
+    gold_ans = _gold_answer(str(gold))
+    pred = extract_final_answer(output) if extract else output
+    if pred is None:
+        return None, None, gold_ans
+    return math_equal(gold_ans, pred, tolerance=tolerance, timeout=timeout), pred, gold_ans
+
+
+def _letter_target(gold: str) -> str | None:
+    m = _LETTER_GOLD.match(gold)
+    if m and len(gold.strip()) <= 3 or m and re.match(r"^\s*\(?[A-G]\)?\s+[A-Z]?[a-z]", gold):
+        return m.group(1)
+    m2 = re.fullmatch(r"\s*\$?\\?(?:text|mathrm|textbf)?\{?\(?([A-G])\)?\}?\$?\s*\.?", gold)
+    return m2.group(1) if m2 else None
+
+
+def math_answer(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0,
+                extract: bool = True, **_: Any) -> Score:
+    """A short mathematical answer (number, expression, set, interval, equation, matrix...)."""
+    mx = max_points(sample)
+    golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
+    if len(golds) > 1:
+        return fill_in(sample, output, tolerance=tolerance, timeout=timeout)
+    gold = str(golds[0])
+    gold_ans = _gold_answer(gold)
+    letter = _letter_target(gold_ans)
+    if letter is not None and _output_is_letterish(output):
+        s = choice(Sample(sample.id, "", letter, metadata=sample.metadata), output)
+        return s
+    verdict, pred, gold_ans = compare_answers(gold, output, tolerance=tolerance, timeout=timeout, extract=extract)
+    if verdict is None:
+        return _unparsed(mx, "extract", "no final answer found in the response")
+    return verdict_score(verdict, mx, pred)
+
+
+def _output_is_letterish(output: str) -> bool:
+    ans = extract_letters(output or "", False)
+    if not ans:
+        return False
+    final = extract_final_answer(output or "") or ""
+    final = re.sub(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}|[$()\s.]", lambda m: m.group(1) or "", final)
+    return len(final) <= 2 or not is_bare_answer(output.strip())
+
+
+def verdict_score(v: Verdict, mx: float, extracted: Any) -> Score:
+    details = {"policy": v.policy} if v.policy != "exact" else {}
+    if v.unparsed and not v.equal:
+        return Score(0.0, "unparsed", 0.0, mx, stage=v.stage, extracted=extracted, normalized=v.pred,
+                     reason=v.reason, details=details)
+    return _score(v.equal, mx, v.stage, extracted, v.pred, v.reason, **details)
+
+
+def _blank_points(sample: Sample, n: int) -> list[float]:
+    pts = sample.metadata.get("points", 1)
+    if isinstance(pts, list | tuple):
+        if len(pts) != n:
+            raise ValueError(f"sample {sample.id!r}: metadata.points has {len(pts)} entries for {n} blanks")
+        return [float(x) for x in pts]
+    total = float(pts if pts is not None else 1)
+    return [total / n] * n
+
+
+def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0, **_: Any) -> Score:
+    """One or more blanks, each all-or-nothing with its own points (``metadata.points`` list)."""
+    golds = [str(g) for g in sample.target] if isinstance(sample.target, list | tuple) else [str(sample.target)]
+    n = len(golds)
+    try:
+        per = _blank_points(sample, n)
+    except ValueError as exc:
+        return Score.error(str(exc), max_points(sample))
+    mx = sum(per)
+    blanks = extract_blanks(output or "", n)
+    if blanks is None:
+        return _unparsed(mx, "extract", f"could not find {n} blank answer(s) in the response")
+    earned = 0.0
+    verdicts = []
+    for g, b, p in zip(golds, blanks, per, strict=True):
+        v = math_equal(_gold_answer(g), b, tolerance=tolerance, timeout=timeout)
+        verdicts.append({"gold": g, "pred": b, "equal": v.equal, "stage": v.stage, "reason": v.reason})
+        if v.equal:
+            earned += p
+    n_ok = sum(1 for v in verdicts if v["equal"])
+    status = "correct" if n_ok == n else ("partial" if n_ok else "wrong")
+    stages = sorted({str(v["stage"]) for v in verdicts})
+    return Score(earned / mx if mx else 0.0, status, earned, mx, stage="+".join(stages), extracted=blanks,
+                 normalized=[v["pred"] for v in verdicts], reason=f"{n_ok} of {n} blanks right",
+                 details={"blanks": verdicts})
+
+
+# ----------------------------------------------------------------------------------------
+# rubric (LLM judge)
+# ----------------------------------------------------------------------------------------
+RUBRIC_PROMPT = """You are marking a student's worked solution to an exam question, as an examiner would.
+
+Question:
+{question}
+
+Reference solution with its marking steps (points are cumulative: a step's points are earned
+when the solution reaches that step correctly):
+{rubric}
+
+Maximum points: {max_points}
+
+Student's solution:
+{response}
+
+Award whole points only. Reply with one line of the form
+POINTS: <integer between 0 and {max_points}>
+followed by one short line starting with REASON:."""
+
+
+def _format_rubric(rubric: Any) -> str:
+    if isinstance(rubric, str):
+        return rubric
+    lines = []
+    for i, step in enumerate(rubric or [], 1):
+        if isinstance(step, dict):
+            desc = step.get("step") or step.get("description") or step.get("text") or ""
+            pts = step.get("points", step.get("cumulative", ""))
+            lines.append(f"{i}. {desc} [{pts} points]")
+        else:
+            lines.append(f"{i}. {step}")
+    return "\n".join(lines)
+
+
+_POINTS_RE = re.compile(r"^\s*\**\s*POINTS\s*\**\s*[:：]\s*\**\s*(-?\d+)\s*\**\s*(?:/\s*\d+)?\s*$",
+                        re.IGNORECASE | re.MULTILINE)
+
+
+def parse_judge_points(reply: str, mx: float) -> tuple[int | None, str]:
+    """The integer after ``POINTS:`` (exactly one such line), clipped to ``[0, mx]``."""
+    found = _POINTS_RE.findall(reply or "")
+    if len(found) != 1:
+        return None, ("judge reply has no 'POINTS: <integer>' line" if not found
+                      else "judge reply has several POINTS lines")
+    pts = int(found[0])
+    clipped = max(0, min(int(mx), pts))
+    why = re.search(r"REASON\s*[:：]\s*(.+)", reply, re.IGNORECASE)
+    note = why.group(1).strip()[:300] if why else ""
+    if clipped != pts:
+        note = f"judge gave {pts}, clipped to {clipped}. " + note
+    return clipped, note
+
+
+async def rubric(sample: Sample, output: str, *, judge: Callable[[str], Awaitable[str]],
+                 prompt: str | None = None, **_: Any) -> Score:
+    """An LLM judge marks a worked solution against ``metadata["rubric"]`` (integer points)."""
+    mx = max_points(sample)
+    steps = sample.metadata.get("rubric")
+    if not steps:
+        return Score.error(f"rubric scorer: sample {sample.id!r} has no metadata.rubric", mx)
+    if not (output or "").strip():
+        return _unparsed(mx, "judge", "empty response")
+    text = (prompt or RUBRIC_PROMPT).format(question=sample.text, rubric=_format_rubric(steps),
+                                            max_points=int(mx), response=output)
+    try:
+        reply = await judge(text)
+    except Exception as exc:  # noqa: BLE001 - a failed judge call is recorded, never scored as 0
+        return Score.error(f"judge call failed: {type(exc).__name__}: {exc}", mx)
+    pts, note = parse_judge_points(reply, mx)
+    if pts is None:
+        return Score(0.0, "error", 0.0, mx, stage="judge", grader="judge", reason=note,
+                     details={"judge_reply": (reply or "")[:2000]})
+    status = "correct" if pts >= mx else ("partial" if pts > 0 else "wrong")
+    return Score(pts / mx if mx else 0.0, status, float(pts), mx, stage="judge", grader="judge",
+                 extracted=pts, reason=note or f"judge awarded {pts}", details={"judge_reply": reply[:2000]})
+
+
+rubric.needs_judge = True  # type: ignore[attr-defined]
+
+
+# ----------------------------------------------------------------------------------------
+# human marks
+# ----------------------------------------------------------------------------------------
+_MARK_CACHE: dict[tuple[str, float], dict[str, float]] = {}
+
+
+def load_marks(path: str | Path) -> dict[str, float]:
+    """Marks from a CSV (columns ``id,points``) or JSON (object id->points, or list of rows)."""
+    p = Path(path)
+    key = (str(p.resolve()), p.stat().st_mtime)
+    if key in _MARK_CACHE:
+        return _MARK_CACHE[key]
+    marks: dict[str, float] = {}
+    if p.suffix.lower() == ".json":
+        data = json.loads(p.read_text(encoding="utf-8"))
+        rows = data.items() if isinstance(data, dict) else ((r["id"], r["points"]) for r in data)
+        for i, (k, v) in enumerate(rows):
+            marks[str(k)] = _mark_value(v, p, i + 1)
+    else:
+        with p.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or "id" not in reader.fieldnames or "points" not in reader.fieldnames:
+                raise ValueError(f"{p}: the marks file needs the columns 'id' and 'points'")
+            for i, row in enumerate(reader, start=2):
+                marks[str(row["id"])] = _mark_value(row["points"], p, i)
+    _MARK_CACHE[key] = marks
+    return marks
+
+
+def _mark_value(v: Any, path: Path, row: int) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: row {row} has points {v!r}, which is not a number") from exc
+
+
+def human(sample: Sample, output: str, *, marks: dict[str, Any] | None = None, marks_file: str | None = None,
+          **_: Any) -> Score:
+    """Grades imported from people: option ``marks`` (id -> points) or ``marks_file`` (CSV/JSON)."""
+    mx = max_points(sample)
+    table: dict[str, Any] = dict(marks or {})
+    if marks_file:
+        try:
+            table.update(load_marks(marks_file))
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            return Score.error(f"human scorer: cannot read marks file {marks_file}: {exc}", mx)
+    if sample.id not in table:
+        return Score(0.0, "error", 0.0, mx, stage="human", grader="human",
+                     reason=f"no human mark for sample {sample.id!r}")
+    try:
+        pts = float(table[sample.id])
+    except (TypeError, ValueError):
+        return Score.error(f"human mark for {sample.id!r} is not a number: {table[sample.id]!r}", mx)
+    if pts < 0 or pts > mx:
+        return Score(0.0, "error", 0.0, mx, stage="human", grader="human",
+                     reason=f"human mark {pts:g} is outside 0..{mx:g}")
+    status = "correct" if pts >= mx else ("partial" if pts > 0 else "wrong")
+    return Score(pts / mx if mx else 0.0, status, pts, mx, stage="human", grader="human", extracted=pts,
+                 reason="mark imported from a human grader")

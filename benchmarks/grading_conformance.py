@@ -1,0 +1,166 @@
+"""Conformance of evalkit's answer grader against verdicts other graders' authors wrote.
+
+Runs ``math_answer`` over ``corpus_a.jsonl`` / ``corpus_b.jsonl`` (and the silver set of long
+Qwen2.5-Math responses), and prints agreement overall, on the core subset (without the
+``contested`` / ``config_dependent`` / ``context_dependent`` tags), by ``kind``, plus cases
+per second and the p95 time per case, in one process on one core. When ``math-verify`` is
+installed it is run on the same cases and printed beside (bare answers wrapped in ``$…$``).
+It also runs every input of ``pathological.jsonl`` and prints the verdict and time.
+
+    .venv/bin/python benchmarks/grading_conformance.py [--data DIR] [--misses] [--no-mathverify]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from evalkit.grading import GraderSpec, grade
+from evalkit.grading.bounded import shutdown
+from evalkit.types import Sample
+
+NON_CORE = {"contested", "config_dependent", "context_dependent"}
+SPEC = GraderSpec("math_answer", {})
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def ours(rec: dict) -> tuple[bool, float, object]:
+    t0 = time.perf_counter()
+    score = grade(Sample(rec["id"], "", rec["gold"]), rec["pred"], SPEC)
+    return score.status == "correct", time.perf_counter() - t0, score
+
+
+def mathverify_fn():
+    try:
+        from math_verify import parse, verify
+    except ImportError:
+        return None
+
+    def wrap(s: str) -> str:
+        return s if ("$" in s or "\\(" in s or "\\[" in s or "boxed" in s) else f"${s}$"
+
+    def run(rec: dict) -> tuple[bool, float]:
+        t0 = time.perf_counter()
+        try:
+            ok = bool(verify(parse(wrap(rec["gold"])), parse(wrap(rec["pred"]))))
+        except Exception:  # noqa: BLE001 - count a crash as a disagreement-free False
+            ok = False
+        return ok, time.perf_counter() - t0
+
+    return run
+
+
+def p95(xs: list[float]) -> float:
+    if not xs:
+        return 0.0
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(0.95 * len(xs)))]
+
+
+def evaluate(name: str, recs: list[dict], mv, show_misses: bool) -> None:
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    agree, core, times, misses = [], [], [], []
+    for rec in recs:
+        got, dt, score = ours(rec)
+        ok = got == rec["expected"]
+        agree.append(ok)
+        times.append(dt)
+        by_kind[rec["kind"]].append(ok)
+        if not NON_CORE & set(rec.get("tags", [])):
+            core.append(ok)
+        if not ok:
+            misses.append((rec, score))
+    total = sum(times)
+    print(f"\n== {name}: {len(recs)} cases")
+    print(f"evalkit     agreement {100 * sum(agree) / len(agree):5.1f}%   core {100 * sum(core) / len(core):5.1f}% "
+          f"({len(core)})   {len(recs) / total:7.1f} cases/s   p95 {1000 * p95(times):6.2f} ms")
+    if mv is not None:
+        mv_agree, mv_core, mv_times = [], [], []
+        for rec in recs:
+            got, dt = mv(rec)
+            ok = got == rec["expected"]
+            mv_agree.append(ok)
+            mv_times.append(dt)
+            if not NON_CORE & set(rec.get("tags", [])):
+                mv_core.append(ok)
+        print(f"math-verify agreement {100 * sum(mv_agree) / len(mv_agree):5.1f}%   core "
+              f"{100 * sum(mv_core) / len(mv_core):5.1f}%         {len(recs) / sum(mv_times):7.1f} cases/s   "
+              f"p95 {1000 * p95(mv_times):6.2f} ms")
+    kinds = sorted(by_kind, key=lambda k: -len(by_kind[k]))
+    print("by kind: " + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in ((k, by_kind[k]) for k in kinds)))
+    if show_misses:
+        for rec, score in misses:
+            print(f"  MISS {rec['id']} expected={rec['expected']} got={score.status} stage={score.stage} "
+                  f"tags={rec.get('tags', [])}\n     gold={rec['gold'][-120:]!r}\n     pred={rec['pred'][-160:]!r}"
+                  f"\n     extracted={score.extracted!r} reason={score.reason!r}")
+
+
+def silver(recs: list[dict], show_misses: bool) -> None:
+    agree, times = [], []
+    for rec in recs:
+        got, dt, score = ours(rec)
+        agree.append(got == rec["expected"])
+        times.append(dt)
+        if show_misses and got != rec["expected"]:
+            print(f"  MISS {rec['id']} expected={rec['expected']} qwen={rec.get('qwen_extracted_pred')!r} "
+                  f"gold={rec['gold']!r} ours={score.extracted!r} {score.reason}")
+    print(f"\n== silver (Qwen2.5-Math responses, labels from Qwen's grader): {len(recs)} cases")
+    print(f"evalkit     agreement {100 * sum(agree) / len(agree):5.1f}%   {len(recs) / sum(times):7.1f} cases/s   "
+          f"p95 {1000 * p95(times):6.2f} ms   mean chars {statistics.mean(len(r['pred']) for r in recs):.0f}")
+
+
+def pathological(recs: list[dict]) -> None:
+    print(f"\n== pathological inputs: {len(recs)} (graded as the prediction against gold '1', and as the gold)")
+    worst = 0.0
+    for rec in recs:
+        for gold, pred in (("1", rec["input"]), (rec["input"], "1")):
+            t0 = time.perf_counter()
+            s = grade(Sample(rec["id"], "", gold), pred, SPEC)
+            dt = time.perf_counter() - t0
+            worst = max(worst, dt)
+            side = "pred" if gold == "1" else "gold"
+            print(f"  {rec['id']:5s} as {side}: {s.status:8s} stage={s.stage:9s} {dt:6.2f}s  {(s.reason or '')[:90]}")
+    print(f"  slowest: {worst:.2f}s")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=os.environ.get("EVALKIT_MATHGRADE", "../shared/data/mathgrade"))
+    ap.add_argument("--misses", action="store_true", help="print every disagreement")
+    ap.add_argument("--no-mathverify", action="store_true")
+    ap.add_argument("--only", choices=["a", "b", "silver", "path"], default=None)
+    args = ap.parse_args()
+    data = Path(args.data)
+    if not data.exists():
+        print(f"no data folder {data}; pass --data", file=sys.stderr)
+        return 2
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError):
+        pass
+    mv = None if args.no_mathverify else mathverify_fn()
+    if mv is None and not args.no_mathverify:
+        print("(math-verify not installed: its figures are not printed)")
+    if args.only in (None, "a"):
+        evaluate("corpus_a", load(data / "corpus_a.jsonl"), mv, args.misses)
+    if args.only in (None, "b"):
+        evaluate("corpus_b", load(data / "corpus_b.jsonl"), mv, args.misses)
+    if args.only in (None, "silver"):
+        silver(load(data / "silver_qwen_math_cot_100.jsonl"), args.misses)
+    if args.only in (None, "path"):
+        pathological(load(data / "pathological.jsonl"))
+    shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,406 @@
+"""Finding the final answer inside a long model response.
+
+This module owns extraction only (no comparison): the last ``\\boxed{}``/``\\fbox{}`` (with
+nested braces, and neighbouring boxes joined when only connectives separate them),
+answer cues in English, Chinese and French ("the answer is", "答案是/为/：", "故选",
+"【答案】…<eoa>", "réponse"), markdown bold, ``$…$``/``\\(…\\)``/``\\[…\\]`` segments, and as a
+last resort the last number. Option letters for single and multiple choice and multi-blank
+fill-ins have their own helpers. Nothing found is ``None``, never a guess.
+
+Public helpers: :func:`extract_final_answer`, :func:`extract_letters`, :func:`last_capital`,
+:func:`extract_blanks`, :func:`boxed_all`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from evalkit.grading.equivalence import clean_latex
+
+__all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "extract_letters", "last_capital"]
+
+_BOX = re.compile(r"\\+(?:boxed|fbox)\s*\{")
+_CONNECTIVES = {"and", "or", ",", ";", "和", "或", "以及", "及", "、", "，", "；", "also", "et", "ou"}
+
+
+def _matching_brace(text: str, open_idx: int) -> int | None:
+    depth = 0
+    for i in range(open_idx, len(text)):
+        ch = text[i]
+        if ch == "{" and (i == 0 or text[i - 1] != "\\" or text[i - 2: i] == "\\\\"):
+            depth += 1
+        elif ch == "}" and (i == 0 or text[i - 1] != "\\" or text[i - 2: i] == "\\\\"):
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def boxed_all(text: str) -> list[tuple[int, int, str]]:
+    """Every ``\\boxed{...}`` as (start, end, content), nested braces respected."""
+    out: list[tuple[int, int, str]] = []
+    for m in _BOX.finditer(text):
+        close = _matching_brace(text, m.end() - 1)
+        if close is None:
+            continue
+        out.append((m.start(), close + 1, text[m.end(): close].strip()))
+    # drop boxes nested in another box
+    return [b for b in out if not any(o[0] < b[0] and b[1] <= o[1] for o in out)]
+
+
+def _separator_joins(sep: str) -> bool:
+    """Whether the text between two boxes only connects them (``and``, commas, ``\\quad``)."""
+    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}", r" \1 ", sep)
+    s = re.sub(r"\\q?quad|\\[,;: ]|\\\\|\$|\\\(|\\\)|\\\[|\\\]", " ", s)
+    if len(s) > 60:
+        return False
+    words = re.findall(r"[A-Za-z\u3400-\u9fff]+|[,;、，；]", s)
+    other = [w for w in words if w.lower() not in _CONNECTIVES]
+    has_conn = len(other) < len(words)
+    return len(other) <= 3 and (has_conn or not other)
+
+
+def _last_box_group(text: str) -> tuple[int, str] | None:
+    boxes = boxed_all(text)
+    if not boxes:
+        return None
+    group = [boxes[-1]]
+    for b in reversed(boxes[:-1]):
+        if _separator_joins(text[b[1]: group[0][0]]):
+            group.insert(0, b)
+        else:
+            break
+    contents = [b[2] for b in group if b[2]]
+    if not contents:
+        return None
+    return group[0][0], ", ".join(contents)
+
+
+_CUES = [
+    r"final answer\s*(?:is|:)?",
+    r"the answer is",
+    r"answer is",
+    r"answer\s*:",
+    r"answer\s*(?=\$|\\\(|\\\[)",
+    r"答案(?:应该)?(?:是|为|:|：)",
+    r"所以答案是\s*[:：]?",
+    r"【答案】",
+    r"最终答案(?:是|为|:|：)?",
+    r"réponse(?:\s+finale)?\s*(?:est|:)",
+    r"la respuesta es",
+    r"the result is",
+    r"the final result is",
+]
+_CUE_RE = re.compile("|".join(f"(?:{c})" for c in _CUES), re.IGNORECASE)
+_END_RE = re.compile(r"(?:(?<!\d)\.(?=\s|$)|。|\n\s*\n|I hope|<eoa>|<\|im_end\|>|<\|im_start\|>|<\|endoftext\|>)")
+_MATH_SEG = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?%?|-?\.\d+%?")
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+def _math_segments(text: str) -> list[tuple[int, str]]:
+    out = []
+    for m in _MATH_SEG.finditer(text):
+        content = next(g for g in m.groups() if g is not None)
+        out.append((m.start(), content.strip()))
+    return out
+
+
+def _from_cue_text(seg: str) -> str | None:
+    """The answer inside the sentence that follows a cue."""
+    seg = seg.strip().lstrip(":：").strip()
+    if not seg:
+        return None
+    group = _last_box_group(seg)
+    if group:
+        return group[1]
+    maths = _math_segments(seg)
+    # "The volume of $ABCDEFGH$ is 120": the answer follows the last "is"
+    m = None
+    for m in re.finditer(r"\s(?:is|are|est|equals|=)\s|是|为", seg):
+        pass
+    if m is not None and not any(pos >= m.end() for pos, _ in maths) or (m is not None and not maths):
+        tail = seg[m.end():].strip()
+        if tail:
+            seg = tail
+            maths = _math_segments(seg)
+    if maths:
+        return maths[0][1] if len(maths) == 1 else ", ".join(x for _, x in maths if x) if _joined_maths(seg) \
+            else maths[0][1]
+    bold = _BOLD.findall(seg)
+    if bold:
+        return bold[-1].strip()
+    seg = seg.strip().strip("*").strip()
+    seg = re.sub(r"[.。]$", "", seg).strip()
+    if len(seg) <= 40 and is_bare_answer(seg):
+        return seg
+    nums = _NUMBER.findall(seg)
+    return nums[0] if nums else seg[:40]
+
+
+def _joined_maths(seg: str) -> bool:
+    between = _MATH_SEG.sub("\x00", seg).split("\x00")[1:-1]
+    return all(_separator_joins(b) for b in between)
+
+
+def extract_final_answer(text: str) -> str | None:
+    """The final answer of a response, or ``None`` when none can be found."""
+    if text is None:
+        return None
+    text = clean_latex(text) if "\\\\boxed" in text else text
+    text = text.replace("<eoa>", "\n\n")
+    box = _last_box_group(text)
+    cue_pos = -1
+    cue_answer = None
+    for m in _CUE_RE.finditer(text):
+        rest = text[m.end():]
+        end = _END_RE.search(rest)
+        seg = rest[: end.start()] if end else rest
+        if not seg.strip() and end is not None:
+            continue
+        ans = _from_cue_text(seg)
+        if ans:
+            cue_pos, cue_answer = m.start(), ans
+    if box is not None and (cue_answer is None or box[0] >= cue_pos or _box_inside_cue(text, cue_pos, box[0])):
+        return box[1]
+    if cue_answer is not None:
+        return cue_answer
+    if box is not None:
+        return box[1]
+    stripped = text.strip()
+    if is_bare_answer(stripped):
+        return stripped
+    return _fallback(text)
+
+
+_BOILERPLATE = re.compile(r"(?:I hope it is correct\.?|<\|im_(?:start|end)\|>\w*|<\|endoftext\|>|<eoa>)\s*$", re.IGNORECASE)
+_CONCLUDE = re.compile(r"\b(?:therefore|thus|hence|so|finally|in conclusion|donc|因此|所以|故|综上)", re.IGNORECASE)
+
+
+def _fallback(text: str) -> str | None:
+    """No box and no cue: the concluding sentence's math or number, else the last math / number."""
+    t = text.rstrip()
+    while True:
+        t2 = _BOILERPLATE.sub("", t).rstrip()
+        if t2 == t:
+            break
+        t = t2
+    tail = t[-600:]
+    sentences = [x for x in re.split(r"(?<=[.!?。！？])\s+|\n+", tail) if x.strip()]
+    last = sentences[-1] if sentences else tail
+    maths = _math_segments(tail)
+    if _CONCLUDE.search(last) or not maths or maths[-1][0] < tail.rfind(last):
+        lm = _math_segments(last)
+        if lm:
+            return _join_trailing(last, lm)
+        bold = [b for b in _BOLD.findall(last) if re.search(r"\d", b)]
+        if bold:
+            nums = _NUMBER.findall(bold[-1])
+            return nums[-1] if nums else bold[-1].strip()
+        nums = _NUMBER.findall(last)
+        if nums:
+            return nums[-1].rstrip(",")
+    if maths:
+        last_math = _join_trailing(tail, maths)
+        nums = _NUMBER.findall(last_math)
+        if re.search(r"[?]", last_math) and nums:
+            return nums[-1]
+        return last_math
+    nums = _NUMBER.findall(text)
+    return nums[-1].rstrip(",") if nums else None
+
+
+def _join_trailing(text: str, maths: list[tuple[int, str]]) -> str:
+    """The last math segment, joined with the ones before it when only connectives separate them."""
+    pieces = [maths[-1][1]]
+    spans = [(m.start(), m.end()) for m in _MATH_SEG.finditer(text)]
+    for k in range(len(spans) - 1, 0, -1):
+        between = text[spans[k - 1][1]: spans[k][0]]
+        if between.strip() and _separator_joins(between) and re.search(r"and|or|,|和|或|、", between):
+            pieces.insert(0, maths[k - 1][1])
+        else:
+            break
+    return ", ".join(p for p in pieces if p)
+
+
+def is_bare_answer(text: str) -> bool:
+    """A short string with at most one natural-language word: already an answer, not a response."""
+    if len(text) > 80 or re.search(r"[\u3400-\u9fff\u0600-\u06ff\u0900-\u097f]", text):
+        return False
+    outside = _MATH_SEG.sub(" ", text)
+    if outside != text and re.search(r"[A-Za-z]{3,}", re.sub(r"\\[A-Za-z]+", " ", outside)):
+        return False
+    plain = re.sub(r"\\[A-Za-z]+|\\text\{[^{}]*\}", " ", text)
+    return len(re.findall(r"[A-Za-z]{2,}", plain)) <= 1
+
+
+def _box_inside_cue(text: str, cue_pos: int, box_pos: int) -> bool:
+    return 0 <= cue_pos <= box_pos
+
+
+# ----------------------------------------------------------------------------------------
+# option letters
+# ----------------------------------------------------------------------------------------
+_LETTERS = "ABCDEFG"
+_LETTER_CUE = re.compile(
+    r"(?:故选|所以选|因此选|应选|选择|答案(?:应该)?(?:是|为|选)?|正确(?:答案|选项)(?:是|为)?|选项(?:是|为)?|综上所述?[,，]?\s*选?|"
+    r"(?:the\s+)?(?:correct\s+|final\s+|best\s+)?(?:answer|option|choice)s?(?:\s+(?:is|are|would be|must be))?|"
+    r"réponse(?:\s+est)?|\bI (?:think|choose|pick|select)(?: it's| it is)?|\bit's|\bit is|\bchoose|\bselect|选)"
+    r"\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_LETTER_RUN = re.compile(
+    r"^(?:\*\*|\$|\\boxed\{|\\text\{|\\mathrm\{|\\textbf\{|option\s+|选项|\(|（|\[|\s)*"
+    r"([A-G](?:\s*(?:[、,，和与及]|and|&|\\text\{\s*and\s*\})?\s*[A-G](?![A-Za-z]))*)(?![A-Za-z])"
+)
+
+
+def _letters_in(run: str) -> list[str]:
+    out: list[str] = []
+    for ch in re.findall(r"[A-G]", run):
+        if ch not in out:
+            out.append(ch)
+    return out
+
+
+def _after_cue(text: str) -> list[str] | None:
+    found: list[str] | None = None
+    for m in _LETTER_CUE.finditer(text):
+        rest = text[m.end(): m.end() + 60]
+        # skip a few filler words: "the answer is for sure D"
+        skip = re.match(r"^(?:(?:for sure|definitely|probably|clearly|option|choice|选项|是|为)\s*[:：,，]?\s*)*", rest)
+        rest = rest[skip.end():] if skip else rest
+        lm = _LETTER_RUN.match(rest)
+        if lm:
+            found = _letters_in(lm.group(1))
+    return found
+
+
+def extract_letters(text: str, multi: bool = False) -> list[str] | None:
+    """Option letters the response concludes with (``["B"]``, ``["A", "C", "D"]``), or ``None``.
+
+    Looks, in order, for a concluding cue ("故选ACD", "the answer is (B)"), a ``\\boxed{}``
+    holding letters, and a response that *starts* with the letter ("D. because ...").
+    Letters mentioned while discussing options are never picked. For single choice a caller
+    treats more than one distinct letter as a wrong answer.
+    """
+    if text is None:
+        return None
+    t = clean_latex(text) if "\\\\" in text else text
+    stripped = t.strip()
+    m = re.fullmatch(r"[\s$*(（\[]*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-G](?:\s*[、,，]?\s*[A-G])*)\)?\}?[)）\].。$*\s]*",
+                     stripped)
+    if m:
+        return _letters_in(m.group(1))
+    boxes = boxed_all(t)
+    cue = _after_cue(t)
+    box_letters = None
+    if boxes:
+        content = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", boxes[-1][2])
+        bm = re.fullmatch(r"[\s(（]*([A-G](?:\s*(?:[、,，]|and|&)?\s*[A-G])*)[\s)）.]*", content)
+        if bm:
+            box_letters = _letters_in(bm.group(1))
+    if box_letters and (cue is None or boxes[-1][0] > _last_cue_pos(t)):
+        return box_letters
+    if cue:
+        return cue
+    if box_letters:
+        return box_letters
+    lead = re.match(r"^[\s*(（]*([A-G](?:\s*[、,，]\s*[A-G])*)\s*(?:[.)）:：。、,，]|\s|不|$)", stripped)
+    if lead and not re.match(r"^[A-G][a-z]", stripped):
+        return _letters_in(lead.group(1))
+    return None
+
+
+def _last_cue_pos(text: str) -> int:
+    pos = -1
+    for m in _LETTER_CUE.finditer(text):
+        if _LETTER_RUN.match(text[m.end(): m.end() + 60]):
+            pos = m.start()
+    return pos
+
+
+def last_capital(text: str, letters: str = "ABCD") -> str | None:
+    """GAOKAO-Bench's own rule: the last capital option letter anywhere in the output."""
+    if text is None:
+        return None
+    for ch in reversed(text):
+        if ch in letters:
+            return ch
+    return None
+
+
+def extract_letters_last_capital(text: str, multi: bool = False) -> list[str] | None:
+    """GAOKAO-Bench's rules: single choice takes the last capital A–D; multi takes all distinct
+    capital A–D letters after the last answer cue (or in the whole output when there is none)."""
+    if text is None:
+        return None
+    if not multi:
+        ch = last_capital(text)
+        return [ch] if ch else None
+    m = None
+    for m in re.finditer(r"【答案】|答案[:：是为]|故选|选", text):
+        pass
+    region = text[m.end():] if m else text
+    found = sorted(set(re.findall(r"[A-D]", region)))
+    return found or None
+
+
+# ----------------------------------------------------------------------------------------
+# fill-in blanks
+# ----------------------------------------------------------------------------------------
+_ORDINALS = "一二三四五六七八九十"
+
+
+def extract_blanks(text: str, n: int) -> list[str] | None:
+    """``n`` answers for a fill-in with ``n`` blanks, or ``None`` when they cannot be told apart.
+
+    Reads "第一空…第二空…", "答案依次为 a，b", ``n`` boxes, or one final answer split on
+    semicolons / commas / 、 when it splits into exactly ``n`` parts.
+    """
+    if text is None or n < 1:
+        return None
+    t = text
+    # 第一空：...；第二空：...
+    marks = list(re.finditer(r"第\s*([一二三四五六七八九十\d]+)\s*(?:空|问|个空)\s*(?:答案)?\s*[:：为是]?\s*", t))
+    if len(marks) >= n:
+        marks = marks[-n:]
+        vals = []
+        for i, m in enumerate(marks):
+            end = marks[i + 1].start() if i + 1 < len(marks) else len(t)
+            seg = t[m.end(): end]
+            seg = re.split(r"[；;。\n]", seg.strip(), maxsplit=1)[0]
+            ans = extract_final_answer(seg) if "\\boxed" in seg else seg
+            vals.append((ans or "").strip().strip("，,").strip())
+        if all(vals):
+            return vals
+    boxes = boxed_all(t)
+    if n > 1 and len(boxes) >= n:
+        return [b[2] for b in boxes[-n:]]
+    m = None
+    for m in re.finditer(r"(?:答案|结果)?依次(?:是|为)\s*[:：]?|分别(?:是|为)\s*[:：]?", t):
+        pass
+    if m is not None:
+        seg = t[m.end():]
+        seg = re.split(r"。|\n|(?<!\d)\.(?=\s|$)", seg.strip(), maxsplit=1)[0]
+        parts = _split_blanks(seg, n)
+        if parts:
+            return parts
+    final = extract_final_answer(t)
+    if final is None:
+        return None
+    if n == 1:
+        return [final]
+    return _split_blanks(final, n)
+
+
+def _split_blanks(seg: str, n: int) -> list[str] | None:
+    from evalkit.grading.equivalence import split_top
+
+    seg = seg.strip().rstrip("。.").strip()
+    for seps in (["；", ";"], ["，", "、"], [","], ["和", " and "]):
+        parts = [p.strip().strip("$").strip() for p in split_top(seg, seps)]
+        parts = [p for p in parts if p]
+        if len(parts) == n:
+            return parts
+    return None
