@@ -119,15 +119,15 @@ def silver(recs: list[dict], show_misses: bool) -> None:
 
 
 def pathological(recs: list[dict]) -> None:
-    print(f"\n== pathological inputs: {len(recs)} (graded as the prediction against gold '1', and as the gold)")
+    print(f"\n== pathological inputs: {len(recs)} (graded as the prediction against gold '0', and as the gold)")
     worst = 0.0
     for rec in recs:
-        for gold, pred in (("1", rec["input"]), (rec["input"], "1")):
+        for gold, pred in (("0", rec["input"]), (rec["input"], "0")):
             t0 = time.perf_counter()
             s = grade(Sample(rec["id"], "", gold), pred, SPEC)
             dt = time.perf_counter() - t0
             worst = max(worst, dt)
-            side = "pred" if gold == "1" else "gold"
+            side = "pred" if gold == "0" else "gold"
             print(f"  {rec['id']:5s} as {side}: {s.status:8s} stage={s.stage:9s} {dt:6.2f}s  {(s.reason or '')[:90]}")
     print(f"  slowest: {worst:.2f}s")
 

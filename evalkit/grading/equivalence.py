@@ -125,7 +125,7 @@ def strip_math_delims(s: str) -> str:
         if m and _balanced(m.group(1)):
             s = m.group(1).strip()
             changed = True
-        elif re.match(r"\\(?:boxed|fbox)\s*\{", s) and _balanced(s[s.index("{") + 1:] + "}"):
+        elif re.match(r"\\(?:boxed|fbox)\s*\{", s) and _balanced(s[s.index("{") + 1:]):
             s = s[s.index("{") + 1:].strip()
             changed = True
         if s.endswith((".", "。")) and not re.search(r"\d\.$", s):
@@ -151,6 +151,7 @@ class Prepared:
     text: str
     percent: bool = False
     units: str = ""
+    degrees: bool = False
 
 
 def prepare(answer: str) -> Prepared:
@@ -163,6 +164,13 @@ def prepare(answer: str) -> Prepared:
         tail = re.split(r"\\approx|\\sim(?:eq)?", s, maxsplit=1)[1].strip()
         s = tail if is_label(head) and tail else head
     s = re.sub(r"^\\therefore\s*|^\\because\s*", "", s)
+    qm = re.fullmatch(r"(['\"`])(.+)\1", s)
+    if qm:
+        s = qm.group(2).strip()
+    tm = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:\\text\{\s*)?([AaPp])\.?\s*[Mm]\.?\s*\}?", s)
+    if tm:
+        hour = int(tm.group(1)) % 12 + (12 if tm.group(4) in "Pp" else 0)
+        s = f"{hour:02d}:{tm.group(2)}" + (f":{tm.group(3)}" if tm.group(3) else "")
     percent = False
     m = _PERCENT.search(s)
     if m and m.start() > 0:
@@ -186,7 +194,11 @@ def prepare(answer: str) -> Prepared:
     s = re.sub(r"^\{\s*(.*?)\s*\}$", lambda mm: mm.group(1) if _balanced(mm.group(1)) and "," not in mm.group(1)
                else mm.group(0), s)
     s = _thousands(s)
-    return Prepared(s.strip(), percent, units)
+    degrees = False
+    dm = re.fullmatch(r"(.*?[\d}])\s*°", s)
+    if dm and "°" not in dm.group(1):
+        s, degrees = dm.group(1).strip(), True
+    return Prepared(s.strip(), percent, units, degrees)
 
 
 def _looks_numeric_head(head: str) -> bool:
@@ -611,6 +623,8 @@ def is_label(text: str) -> bool:
     t = text.strip()
     if not t or re.search(r"[+\-*/=<>]", re.sub(r"_\{[^{}]*\}|_\w", "", t)):
         return False
+    if any(w in mx.FUNCS for w in re.findall(r"[A-Za-z]+", t)):
+        return False
     t2 = re.sub(r"_\{[^{}]*\}|_\w|\^\{?\d\}?", "", t)
     if re.search(r"\d", t2):
         return False
@@ -645,6 +659,7 @@ def equal_struct(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
     if squash(_text_of(g)) and squash(_text_of(g)) == squash(_text_of(p)):
         return True
     g, p = _interval_as_tuple(g, p), _interval_as_tuple(p, g)
+    g, p = _vector_as_tuple(g, p), _vector_as_tuple(p, g)
     gk, pk = g[0], p[0]
     if gk == "member" and pk != "member":
         return equal_struct(g[2], p, ctx)
@@ -672,6 +687,9 @@ def equal_struct(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
     if gk == "ratio" or pk == "ratio":
         return _ratios(g, p, ctx)
     if gk == "expr" and pk == "expr":
+        if mx.has_kind(g[1], {"word"}) or mx.has_kind(p[1], {"word"}):
+            ctx.stage = "string"
+            return _text_norm(g[2]) == _text_norm(p[2])
         return expr_equal(g[1], p[1], ctx)
     if gk == "text" or pk == "text":
         a, b = _text_norm(_text_of(g)), _text_norm(_text_of(p))
@@ -685,6 +703,16 @@ def _interval_as_tuple(node: tuple, other: tuple) -> tuple:
     """``(a, b)`` is a pair, not an open interval, when compared with a tuple, set or list."""
     if node[0] == "interval" and node[3] == "(" and node[4] == ")" and other[0] in ("tuple", "set", "list"):
         return ("tuple", [node[1], node[2]], "(")
+    return node
+
+
+def _vector_as_tuple(node: tuple, other: tuple) -> tuple:
+    """A one-row or one-column matrix compared with a tuple or list is read as that tuple."""
+    if node[0] == "expr" and node[1][0] == "matrix" and other[0] in ("tuple", "list", "interval"):
+        rows = node[1][1]
+        cells = rows[0] if len(rows) == 1 else [r[0] for r in rows] if all(len(r) == 1 for r in rows) else None
+        if cells is not None:
+            return ("tuple", [("expr", c, "") for c in cells], "(")
     return node
 
 
@@ -755,6 +783,10 @@ def _collections(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
         pk = "tuple"
     gi = [_strip_label(x) for x in gi]
     pi = [_strip_label(x) for x in pi]
+    if any(x[0] == "tuple" for x in gi):
+        pi = [_interval_as_tuple(x, ("tuple",)) for x in pi]
+    if any(x[0] == "tuple" for x in pi):
+        gi = [_interval_as_tuple(x, ("tuple",)) for x in gi]
     ordered = gk == "tuple" and pk in ("tuple", "list", "set") or pk == "tuple" and gk in ("list", "set")
     if gk == "tuple" and pk == "tuple" and g[2] != p[2] and "cases" not in (g[2], p[2]):
         if len(gi) != 2 and g[2] in "([" and p[2] in "([":
@@ -768,7 +800,7 @@ def _collections(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
         elif fp is not None and fg is None and all(x[0] != "tuple" for x in gi):
             pi = fp
     if len(gi) != len(pi):
-        if gk in ("set", "list") and pk in ("set", "list"):
+        if gk in ("set", "list", "expr", "eq") and pk in ("set", "list", "expr", "eq"):
             gu = _dedupe(gi, ctx)
             pu = _dedupe(pi, ctx)
             if len(gu) == len(pu):
@@ -997,6 +1029,8 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
     result = equal_struct(gs, ps, ctx)
     if not result and gp.percent != pp.percent:
         result = _percent_variants(gp, pp, ps, gs, ctx) or result
+    if not result and gp.degrees != pp.degrees:
+        result = _degree_variants(gp, pp, ps, gs, ctx) or result
     if not result:
         for gt, pt in ((gp.text, _decimal_comma(pp.text)), (_decimal_comma(gp.text), pp.text)):
             if gt and pt:
@@ -1018,6 +1052,18 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
     if ctx.notes:
         reason += " (" + "; ".join(ctx.notes) + ")"
     return Verdict(bool(result), stage, gp.text, pp.text, reason, policy=ctx.policy)
+
+
+def _degree_variants(gp: Prepared, pp: Prepared, ps: tuple, gs: tuple, ctx: Ctx) -> bool | None:
+    """``48°`` also equals ``\\frac{4\\pi}{15}`` (radians): convert the side in degrees."""
+    plain, deg = (gs, ps) if pp.degrees else (ps, gs)
+    if plain[0] != "expr" or deg[0] != "expr":
+        return None
+    rad = ("expr", ("mul", [deg[1], ("div", ("const", "pi"), ("num", Fraction(180), None))]), "")
+    r = equal_struct(plain, rad, ctx) if pp.degrees else equal_struct(rad, plain, ctx)
+    if r:
+        ctx.notes.append("degrees converted to radians")
+    return r
 
 
 def _percent_variants(gp: Prepared, pp: Prepared, ps: tuple, gs: tuple, ctx: Ctx) -> bool | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from evalkit.grading.equivalence import clean_latex
+from evalkit.grading.mathexpr import FUNCS
 
 __all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "extract_letters", "last_capital"]
 
@@ -134,6 +135,9 @@ def _from_cue_text(seg: str) -> str | None:
     seg = re.sub(r"[.。]$", "", seg).strip()
     if len(seg) <= 40 and is_bare_answer(seg):
         return seg
+    core = re.sub(r"^[\u3400-\u9fff，,：:\s]+|[\u3400-\u9fff，,。.\s]+$", "", seg)
+    if core and "\\" in core and is_bare_answer(core):
+        return core
     nums = _NUMBER.findall(seg)
     return nums[0] if nums else seg[:40]
 
@@ -185,14 +189,18 @@ def _fallback(text: str) -> str | None:
         if t2 == t:
             break
         t = t2
-    tail = t[-600:]
-    sentences = [x for x in re.split(r"(?<=[.!?。！？])\s+|\n+", tail) if x.strip()]
-    last = sentences[-1] if sentences else tail
-    maths = _math_segments(tail)
-    if _CONCLUDE.search(last) or not maths or maths[-1][0] < tail.rfind(last):
-        lm = _math_segments(last)
-        if lm:
-            return _join_trailing(last, lm)
+    segs = _math_spans(t)
+    prose = t
+    for a, b, content in reversed(segs):
+        end = "." if content.endswith(".") else "\x00"
+        prose = prose[:a] + "\x00" * (b - a - 1) + end + prose[b:]
+    starts = [m.end() for m in re.finditer(r"[.!?。！？](?=\s)|\n+", prose)]
+    start = max([s for s in starts if s < len(t.rstrip(" .。!?")) - 1] or [0])
+    last = t[start:]
+    in_last = [x for x in segs if x[0] >= start]
+    if in_last or _CONCLUDE.search(prose[start:]) or not segs:
+        if in_last:
+            return _join_trailing(t, in_last)
         bold = [b for b in _BOLD.findall(last) if re.search(r"\d", b)]
         if bold:
             nums = _NUMBER.findall(bold[-1])
@@ -200,8 +208,8 @@ def _fallback(text: str) -> str | None:
         nums = _NUMBER.findall(last)
         if nums:
             return nums[-1].rstrip(",")
-    if maths:
-        last_math = _join_trailing(tail, maths)
+    if segs:
+        last_math = _join_trailing(t, segs)
         nums = _NUMBER.findall(last_math)
         if re.search(r"[?]", last_math) and nums:
             return nums[-1]
@@ -210,17 +218,27 @@ def _fallback(text: str) -> str | None:
     return nums[-1].rstrip(",") if nums else None
 
 
-def _join_trailing(text: str, maths: list[tuple[int, str]]) -> str:
+def _math_spans(text: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _MATH_SEG.finditer(text):
+        content = next(g for g in m.groups() if g is not None)
+        out.append((m.start(), m.end(), content.strip()))
+    return out
+
+
+def _join_trailing(text: str, spans: list[tuple[int, int, str]]) -> str:
     """The last math segment, joined with the ones before it when only connectives separate them."""
-    pieces = [maths[-1][1]]
-    spans = [(m.start(), m.end()) for m in _MATH_SEG.finditer(text)]
+    pieces = [spans[-1][2]]
     for k in range(len(spans) - 1, 0, -1):
         between = text[spans[k - 1][1]: spans[k][0]]
         if between.strip() and _separator_joins(between) and re.search(r"and|or|,|和|或|、", between):
-            pieces.insert(0, maths[k - 1][1])
+            pieces.insert(0, spans[k - 1][2])
         else:
             break
     return ", ".join(p for p in pieces if p)
+
+
+_MATH_WORDS = FUNCS | {"pi", "oo", "Eq", "sign", "exp", "sqrt", "log", "ln", "inf", "infty", "mod", "pmod"}
 
 
 def is_bare_answer(text: str) -> bool:
@@ -230,8 +248,9 @@ def is_bare_answer(text: str) -> bool:
     outside = _MATH_SEG.sub(" ", text)
     if outside != text and re.search(r"[A-Za-z]{3,}", re.sub(r"\\[A-Za-z]+", " ", outside)):
         return False
-    plain = re.sub(r"\\[A-Za-z]+|\\text\{[^{}]*\}", " ", text)
-    return len(re.findall(r"[A-Za-z]{2,}", plain)) <= 1
+    plain = re.sub(r"\\(?:begin|end)\{[a-z*]*\}|\\text\{[^{}]*\}|\\[A-Za-z]+", " ", text)
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", plain) if w not in _MATH_WORDS]
+    return len(words) <= 1
 
 
 def _box_inside_cue(text: str, cue_pos: int, box_pos: int) -> bool:

@@ -80,7 +80,7 @@ _KNOWN_CMDS = (
 
 _TOKEN = re.compile(
     r"""
-    (?P<num>\d+(?:\.\d*)?|\.\d+)
+    (?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+(?![A-Za-z]))?)
   | (?P<cmd>\\+[A-Za-z]+)
   | (?P<word>[A-Za-z]+)
   | (?P<esc>\\[{}|,;:!\ %\#&$_])
@@ -606,6 +606,12 @@ def _degrees(node: Node) -> Node:
 
 def _number(text: str) -> Node:
     dec = None
+    m = re.fullmatch(r"(\d*\.?\d*)[eE]([-+]?\d+)", text)
+    if m:
+        if abs(int(m.group(2))) > 400:
+            raise ParseError("exponent too large")
+        places = len(m.group(1).split(".", 1)[1]) if "." in m.group(1) else 0
+        return ("num", Fraction(text), max(0, places - int(m.group(2))) or None)
     if "." in text:
         frac_part = text.split(".", 1)[1]
         dec = len(frac_part)

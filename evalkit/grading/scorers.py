@@ -220,7 +220,15 @@ def compare_answers(gold: str, output: str, *, tolerance: str = "auto", timeout:
     pred = extract_final_answer(output) if extract else output
     if pred is None:
         return None, None, gold_ans
-    return math_equal(gold_ans, pred, tolerance=tolerance, timeout=timeout), pred, gold_ans
+    verdict = math_equal(gold_ans, pred, tolerance=tolerance, timeout=timeout)
+    if not verdict.equal and extract and re.search(r"[A-Za-z\u3400-\u9fff]{3,}", re.sub(r"\\[A-Za-z]+", "", pred)):
+        # the extracted text is prose around a value ("Soucis : 2,74 $ a.."): try its last number
+        nums = re.findall(r"(?<![A-Za-z\d.,])-?\d[\d,]*(?:\.\d+)?%?(?![A-Za-z\d])", pred)
+        if len(nums) == 1:
+            second = math_equal(gold_ans, nums[-1], tolerance=tolerance, timeout=timeout)
+            if second.equal:
+                return second, nums[-1], gold_ans
+    return verdict, pred, gold_ans
 
 
 def _letter_target(gold: str) -> str | None:
