@@ -270,7 +270,7 @@ _LETTER_CUE = re.compile(
 )
 _LETTER_RUN = re.compile(
     r"^(?:\*\*|\$|\\boxed\{|\\text\{|\\mathrm\{|\\textbf\{|option\s+|选项|\(|（|\[|\s)*"
-    r"([A-G](?:\s*(?:[、,，和与及]|and|&|\\text\{\s*and\s*\})?\s*[A-G](?![A-Za-z]))*)(?![A-Za-z])"
+    r"([A-G](?:\s*(?:[、,，和与及]|and|&|\\text\{\s*and\s*\})?\s*[A-G](?![a-z]))*)(?![A-Za-z])"
 )
 
 

@@ -271,6 +271,7 @@ _REL_TOKENS = [
 _SPACING = re.compile(r"\\left|\\right|\\displaystyle|\\[,;:!]|\\quad|\\qquad|\\ |~")
 _REL_SPLIT = re.compile(r"(\\le |\\ge |\\ne |\\in(?![a-z])|=|<|>)")
 _CJK_EDGE = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\s:：,，]+|[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\s:：,，.。]+$")
+_LABEL = re.compile(r"^[A-Za-z](?:_\d)?[:：]")  # "l: x-y-1=0" names the line l
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
 
 
@@ -312,7 +313,7 @@ def _split_top(text: str, seps: str) -> list[str]:
 def _chain(statement: str) -> tuple[list[str], list[str]]:
     """``a = b < c`` → (["a", "b", "c"], ["=", "<"]), each element normalised and trimmed of prose."""
     parts = _REL_SPLIT.split(normalize(statement))
-    elems = [_CJK_EDGE.sub("", p) for p in parts[0::2]]
+    elems = [_LABEL.sub("", _CJK_EDGE.sub("", p)) for p in parts[0::2]]
     rels = [r.strip() for r in parts[1::2]]
     return elems, rels
 
