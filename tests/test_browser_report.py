@@ -66,5 +66,14 @@ def test_report_opens_shows_rows_and_a_sample_without_running_injected_script(tm
         page.evaluate("document.querySelector('#samples tbody tr[data-id=\"q00001\"]').click()")
         sides = page.evaluate("Array.from(document.querySelectorAll('#detail .side h3')).map(h => h.textContent).join('|')")
         assert sides == "openai:model-a|openai:model-b"
+
+        # LaTeX is made readable by default; unticking "readable math" shows it exactly as written
+        assert page.evaluate("window.evalkitReport.readable('$\\\\frac{1}{2}+\\\\sqrt{x}\\\\le x^{2}$')") == "1/2+√x≤x²"
+        page.evaluate("document.querySelector('tr.lb-row[data-task=\"gaokao-2024\"]').click()")
+        page.evaluate("document.querySelector('#samples tbody tr').click()")
+        assert "\\boxed" not in page.evaluate("document.querySelector('#detail pre.response').textContent")
+        page.evaluate("document.getElementById('f-math').click()")
+        assert "\\boxed{" in page.evaluate("document.querySelector('#detail pre.response').textContent")
+        page.evaluate("document.getElementById('f-math').click()")
         shot = page.screenshot(tmp_path / "report.png")
     assert shot.stat().st_size > 10_000

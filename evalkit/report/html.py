@@ -88,7 +88,12 @@ class _ImageStore:
 def _cap(text: Any, limit: int) -> str:
     if text is None:
         return ""
-    s = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=str)
+    if isinstance(text, str):
+        s = text
+    elif isinstance(text, list | tuple) and all(isinstance(x, str | int | float) for x in text):
+        s = "; ".join(str(x) for x in text)
+    else:
+        s = json.dumps(text, ensure_ascii=False, default=str)
     if len(s) > limit:
         return s[:limit] + f"\n… [{len(s) - limit} more characters; see samples.jsonl]"
     return s

@@ -135,10 +135,11 @@ def gaokao_results(skill: float, *, seed: int = 0, paper: str = "2024-new-I",
         status = "correct" if frac == 1 else ("partial" if frac > 0 else "wrong")
         grader = "judge" if (qtype == "solution" and judge_solutions) else "answer"
         meta = {"paper": paper, "number": number, "type": qtype, "section": qtype, "points": maxp}
+        answer = 2 + number if status != "wrong" else 3 + number
         out.append(make_result(f"{paper}-{number:02d}", status, value=frac, points=points, max_points=maxp,
                                question=f"第{number}题 ({qtype}, {maxp:g}分): 设 $f(x)=x^2+{number}x$，求 $f'(1)$。",
-                               target=str(2 + number), response=f"解：$f'(x)=2x+{number}$，所以答案是 \\boxed{{{2 + number}}}。",
+                               target=str(2 + number), response=f"解：$f'(x)=2x+{number}$，所以答案是 \\boxed{{{answer}}}。",
                                grader=grader, stage="judge" if grader == "judge" else "boxed+numeric",
-                               extracted=str(2 + number), metadata=meta,
+                               extracted=str(answer), metadata=meta,
                                reason=None if status == "correct" else "steps incomplete"))
     return out
