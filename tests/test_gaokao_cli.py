@@ -1,0 +1,142 @@
+"""The Gaokao paper end to end: `evalkit run` score cards, the judge over HTTP, grade export/import."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from evalkit.adapters import make_adapter
+from evalkit.runner import RunConfig, run_sync
+from evalkit.tasks import get_task
+from evalkit.testing.server import ModelServer
+
+
+def evalkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160"}
+    return subprocess.run([sys.executable, "-m", "evalkit.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("ref") / "run"
+    done = evalkit("run", "--task", "gaokao-math", "--model", "reference", "--output", str(out), "--no-report", "-q")
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+def _samples(run: Path) -> dict[str, dict]:
+    return {json.loads(line)["id"]: json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()}
+
+
+def test_reference_scores_150_of_150_with_a_score_card(reference_run: tuple[Path, str]) -> None:
+    run, stdout = reference_run
+    metrics = json.loads((run / "summary.json").read_text())["metrics"]
+    assert (metrics["points"], metrics["max_points"]) == (150, 150)
+    assert {k: v["points"] for k, v in metrics["sections"].items()} == {"single": 40, "multi": 18, "fill": 15,
+                                                                          "solution": 77}
+    assert "Gaokao score card" in stdout and "150 / 150" in stdout and "解答题" in stdout
+    graders = {s["metadata"]["number"]: s["score"]["grader"] for s in _samples(run).values()}
+    assert graders[15] == "answer" and graders[1] == "choice"
+
+
+def test_random_gives_a_chance_level_card(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = evalkit("run", "--task", "gaokao-math", "--model", "random:1", "--output", str(out), "--no-report", "-q")
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((out / "summary.json").read_text())["metrics"]
+    assert metrics["max_points"] == 150 and metrics["points"] <= 45
+    assert metrics["sections"]["solution"]["points"] == 0
+    assert "Gaokao score card" in done.stdout
+    assert "Gaokao score card" in evalkit("show", str(out)).stdout
+
+
+def test_grade_export_import_round_trip(reference_run: tuple[Path, str], tmp_path: Path) -> None:
+    src, _ = reference_run
+    run = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(src), str(run)], check=True)
+    before = _samples(run)
+    done = evalkit("grade", "export", str(run))
+    assert done.returncode == 0, done.stderr
+    sheet = run / "grading" / "marks.csv"
+    html = (run / "grading" / "marking.html").read_text(encoding="utf-8")
+    assert "评分细则" in html and "考生作答" in html
+    with sheet.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["number"] for r in rows] == ["15", "16", "17", "18", "19"] and all(r["mark"] == "" for r in rows)
+    assert rows[0]["rubric"] and rows[0]["response"] and rows[0]["reference"]
+    rows[0]["mark"], rows[0]["marker"] = "13", "王老师"
+    rows[1]["mark"] = "10"
+    with sheet.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    done = evalkit("grade", "import", str(run), str(sheet))
+    assert done.returncode == 0, done.stderr
+    after = _samples(run)
+    assert set(after) == set(before)
+    untouched = [sid for sid in before if before[sid]["metadata"]["number"] not in (15, 16)]
+    assert all(after[sid] == before[sid] for sid in untouched)
+    q15, q16 = (next(s for s in after.values() if s["metadata"]["number"] == n) for n in (15, 16))
+    assert q15["score"]["points"] == 13 and q15["score"]["grader"] == "answer+human"
+    assert q16["score"]["points"] == 12.5 and q16["score"]["details"]["arbitration"] is True
+    assert [m["grader"] for m in q16["score"]["details"]["marks"]] == ["answer", "human"]
+    assert json.loads((run / "summary.json").read_text())["metrics"]["points"] == 147.5
+    # importing again replaces the teacher's mark, never duplicates it; an arbiter settles the item
+    evalkit("grade", "import", str(run), str(sheet))
+    assert len(_samples(run)[q16["id"]]["score"]["details"]["marks"]) == 2
+    arb = tmp_path / "arbiter.csv"
+    arb.write_text(f"id,mark\n{q16['id']},11\n", encoding="utf-8")
+    assert evalkit("grade", "import", str(run), str(arb), "--grader", "arbiter").returncode == 0
+    assert _samples(run)[q16["id"]]["score"]["points"] == 11
+    # the next export shows the marks already there
+    evalkit("grade", "export", str(run))
+    with sheet.open(encoding="utf-8-sig", newline="") as fh:
+        again = {r["number"]: r for r in csv.DictReader(fh)}
+    assert again["15"]["mark"] == "13" and again["15"]["marker"] == "王老师" and again["17"]["mark"] == ""
+    record = json.loads((run / "run.json").read_text())
+    assert len(record["grading"]) == 3
+
+
+def test_bad_marks_are_one_sentence(reference_run: tuple[Path, str], tmp_path: Path) -> None:
+    run, _ = reference_run
+    sid = next(s for s in _samples(run).values() if s["metadata"]["number"] == 15)["id"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"id,mark\n{sid},14\n", encoding="utf-8")
+    done = evalkit("grade", "import", str(run), str(bad))
+    assert done.returncode == 2 and "row 2" in done.stderr and "outside 0–13" in done.stderr
+    bad.write_text("id,mark\nnope,3\n", encoding="utf-8")
+    done = evalkit("grade", "import", str(run), str(bad))
+    assert done.returncode == 2 and "'nope' is not a sample of this run" in done.stderr
+
+
+def test_judge_marks_solutions_over_http(tmp_path: Path) -> None:
+    def student(body: dict) -> str:
+        return "第一问 $\\cos A=\\frac{1}{2}$，$A=\\frac{\\pi}{3}$。第二问不会。故选A"
+
+    def teacher(body: dict) -> str:
+        prompt = body["messages"][-1]["content"]
+        text = prompt if isinstance(prompt, str) else "".join(p.get("text", "") for p in prompt)
+        assert "【评分细则】" in text and "【考生作答】" in text
+        return "【总分】6分"
+
+    task = get_task("gaokao-math-judge")
+    with ModelServer(student) as model_srv, ModelServer(teacher) as judge_srv:
+        adapter = make_adapter("openai:student", {"base_url": model_srv.url})
+        judge = make_adapter("openai:teacher", {"base_url": judge_srv.url})
+        cfg = RunConfig(output=tmp_path / "run", judge=judge, progress=False, use_cache=False,
+                        ids=["evalkit-模拟-新课标-01", "evalkit-模拟-新课标-15", "evalkit-模拟-新课标-19"])
+        outcome = run_sync(task, adapter, cfg)
+        assert judge_srv.requests == 2  # the two solutions, never the choice item
+    by_number = {s["metadata"]["number"]: s["score"] for s in _samples(tmp_path / "run").values()}
+    assert by_number[1]["points"] == 5
+    assert by_number[15]["points"] == 6 and by_number[15]["grader"] == "judge"
+    assert by_number[19]["points"] == 6
+    assert outcome.summary["metrics"]["points"] == 17
