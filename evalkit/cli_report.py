@@ -36,6 +36,8 @@ def report(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the tables as JSON here.")] = None,
     group: Annotated[list[str] | None, typer.Option("--group", "-g", help="A weighted group of tasks: "
                                                     "NAME=task[:weight],task[:weight] (repeatable).")] = None,
+    groups_file: Annotated[Path | None, typer.Option("--groups-file", help="YAML/JSON of groups: "
+                                                     "{name: {task: weight}} or {name: [task, ...]}.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
     title: Annotated[str, typer.Option("--title", help="Title of the report.")] = "evalkit report",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the leaderboard.")] = False,
@@ -48,11 +50,14 @@ def report(
       evalkit report results/ --group "math=gsm8k:1,gaokao-math:2"
     """
     from evalkit.report import GroupSpec, ReportError, load_leaderboard, render_json, render_markdown
+    from evalkit.report.aggregate import load_group_file
     from evalkit.report.markdown import write_text
     from evalkit.results import ResultsError
 
     try:
         specs = [GroupSpec.parse(g) for g in group or []]
+        if groups_file is not None:
+            specs += load_group_file(groups_file)
         lb = load_leaderboard(results, groups=specs, seed=seed)
     except (ReportError, ResultsError) as exc:
         _fail(str(exc))

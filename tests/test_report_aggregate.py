@@ -145,3 +145,19 @@ def test_cli_report_names_a_missing_folder(tmp_path):
     assert "nope" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(_app(), ["report", str(tmp_path), "--no-html"])
     assert res.exit_code == 2 and "no run folders" in res.output
+
+
+def test_groups_file_and_its_mistakes(tmp_path):
+    write_run(tmp_path / "runs" / "a1", binary_results(_pattern(100, 80)), model="m:a", task="t1")
+    write_run(tmp_path / "runs" / "a2", binary_results(_pattern(100, 40)), model="m:a", task="t2")
+    groups = tmp_path / "groups.yaml"
+    groups.write_text("core:\n  t1: 1\n  t2: 3\nall: [t1, t2]\n")
+    js = tmp_path / "board.json"
+    res = CliRunner().invoke(_app(), ["report", str(tmp_path / "runs"), "--groups-file", str(groups), "--no-html",
+                                      "--json", str(js)])
+    assert res.exit_code == 0, res.output
+    values = {g["group"]: g["value"] for g in json.loads(js.read_text())["groups"]}
+    assert values == {"core": pytest.approx(0.5), "all": pytest.approx(0.6)}
+    groups.write_text("core: 3\n")
+    res = CliRunner().invoke(_app(), ["report", str(tmp_path / "runs"), "--groups-file", str(groups), "--no-html"])
+    assert res.exit_code == 2 and "group 'core'" in res.output

@@ -62,6 +62,30 @@ class GroupSpec:
         return cls(name.strip(), weights)
 
 
+def load_group_file(path: Path) -> list[GroupSpec]:
+    """Groups from a YAML/JSON file: ``{name: {task: weight, ...}}`` or ``{name: [task, ...]}``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ReportError(f"--groups-file {path}: cannot read it ({exc})") from None
+    if not isinstance(data, dict) or not data:
+        raise ReportError(f"--groups-file {path}: expected a mapping of group name to tasks")
+    specs = []
+    for name, body in data.items():
+        if isinstance(body, list):
+            body = {str(t): 1.0 for t in body}
+        if not isinstance(body, dict) or not body:
+            raise ReportError(f"--groups-file {path}: group {name!r} needs a list of tasks or a task: weight mapping")
+        items = ",".join(f"{t}:{w}" for t, w in body.items())
+        try:
+            specs.append(GroupSpec.parse(f"{name}={items}"))
+        except ReportError as exc:
+            raise ReportError(f"--groups-file {path}: group {name!r}: {exc}") from None
+    return specs
+
+
 @dataclass
 class Cell:
     """One model on one task, over one or more runs."""
