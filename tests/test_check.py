@@ -150,3 +150,22 @@ def test_installed_command_exit_codes(runs):
     res = subprocess.run([str(exe), "check", "--baseline", str(runs["base"]), "--current", str(runs["fewer"])],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "different sample sets" in res.stderr
+
+
+def test_several_current_runs_are_pooled_and_said_so(runs, tmp_path):
+    pooled = tmp_path / "pooled"
+    base = _base_pattern()
+    write_run(pooled / "e1", binary_results(base), model="m:x", task="arith")
+    write_run(pooled / "e2", binary_results(_flip(base, 10, 0)), model="m:x", task="arith")
+    result = run_check(runs["base"], pooled)
+    [v] = result.verdicts
+    assert v.current == pytest.approx(69.0) and v.test == "bootstrap"  # half-points are not 0/1
+    assert "current pools 2 runs" in v.note
+
+
+def test_two_models_on_one_side_cannot_be_compared(runs, tmp_path):
+    mixed = tmp_path / "mixed"
+    write_run(mixed / "x", binary_results(_base_pattern()), model="m:x", task="arith")
+    write_run(mixed / "y", binary_results(_base_pattern()), model="m:y", task="arith")
+    code, out = _check(["--baseline", str(runs["base"]), "--current", str(mixed)])
+    assert code == 2 and "from 2 models (m:x, m:y)" in out

@@ -225,6 +225,10 @@ def _judge(task: str, base: TaskScores, cur: TaskScores, max_drop: float, alpha:
         note = f"change within the allowed {max_drop:g} {unit}"
     if res.discordant:
         note = (note + "; " if note else "") + f"{res.discordant[0]} newly wrong, {res.discordant[1]} newly right"
+    for side, label in ((base, "baseline"), (cur, "current")):
+        runs = [src for src in side.sources if not src.endswith(".json")]
+        if len(runs) > 1:
+            note = (note + "; " if note else "") + f"{label} pools {len(runs)} runs (mean per sample)"
     if cur.errors:
         note = (note + "; " if note else "") + f"{cur.errors} error(s) in the current run count as 0"
     return TaskVerdict(task, verdict, base.value * scale, cur.value * scale, delta, ci, p, res.test, res.n,
