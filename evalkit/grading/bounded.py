@@ -150,6 +150,18 @@ def _child_main(conn: Any, memory: int) -> None:  # pragma: no cover - runs in t
             return
         if msg is None:
             return
+        if msg[0] == "__probe__":  # used by tests: ("__probe__", "sleep"|"alloc", amount)
+            try:
+                if msg[1] == "sleep":
+                    import time
+
+                    time.sleep(float(msg[2]))
+                else:
+                    _block = bytearray(int(msg[2]))  # noqa: F841 - allocation is the point
+                conn.send(("ok", True, ""))
+            except MemoryError:
+                conn.send(("error", False, "memory bound reached"))
+            continue
         g, p = msg
         try:
             a, b = to_sympy(g, sp), to_sympy(p, sp)
@@ -197,7 +209,7 @@ class SympyWorker:
             self._conn.close()
         self._proc = self._conn = None
 
-    def compare(self, g: Node, p: Node, timeout: float) -> SymResult:
+    def compare(self, g: Any, p: Any, timeout: float, extra: Any = None) -> SymResult:
         with self._lock:
             if self._pid != os.getpid():  # forked: the child belongs to the parent process
                 self._proc = self._conn = None
@@ -206,7 +218,7 @@ class SympyWorker:
                 if self._proc is None or not self._proc.is_alive():
                     self.kill()
                     self._start()
-                self._conn.send((g, p))
+                self._conn.send((g, p) if extra is None else (g, p, extra))
                 if self._conn.poll(timeout):
                     status, equal, reason = self._conn.recv()
                     return SymResult(status, equal, reason)
@@ -231,6 +243,14 @@ def symbolic_equal(g: Node, p: Node, timeout: float = 3.0) -> SymResult:
     if _WORKER is None:
         _WORKER = SympyWorker()
     return _WORKER.compare(g, p, timeout)
+
+
+def probe(kind: str, amount: float, timeout: float = 3.0) -> SymResult:
+    """Ask the worker to sleep or allocate (for tests of the time and memory bounds)."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = SympyWorker()
+    return _WORKER.compare("__probe__", kind, timeout, amount)  # type: ignore[arg-type]
 
 
 def shutdown() -> None:

@@ -196,7 +196,7 @@ def prepare(answer: str) -> Prepared:
     s = _thousands(s)
     degrees = False
     dm = re.fullmatch(r"(.*?[\d}])\s*°", s)
-    if dm and "°" not in dm.group(1):
+    if dm and "°" not in dm.group(1) and not re.search(r"[A-Za-z]", dm.group(1).replace("\\frac", "")):
         s, degrees = dm.group(1).strip(), True
     return Prepared(s.strip(), percent, units, degrees)
 
@@ -265,8 +265,9 @@ def split_top(s: str, seps: list[str]) -> list[str]:
     while i < len(s):
         if depths[i] == 0:
             hit = next((sep for sep in seps if s.startswith(sep, i)), None)
-            if hit is not None and not (hit.isalpha() and i > 0 and (s[i - 1].isalnum() or s[i - 1] == "\\")) \
-                    and not (hit.isalpha() and i + len(hit) < len(s) and s[i + len(hit)].isalpha()):
+            word = hit is not None and hit.isascii() and hit.isalpha()
+            if hit is not None and not (word and i > 0 and (s[i - 1].isalnum() or s[i - 1] == "\\")) \
+                    and not (word and i + len(hit) < len(s) and s[i + len(hit)].isalpha()):
                 if hit == "\\\\" or not hit.startswith("\\") or not (i + len(hit) < len(s) and s[i + len(hit)].isalpha()):
                     parts.append(s[start:i])
                     i += len(hit)
@@ -320,7 +321,7 @@ def structure(s: str, depth: int = 0) -> tuple:
     if len(semi) > 1 and all(len(split_top(p, [","])) > 1 for p in semi if p):
         return ("list", [("tuple", [structure(x, depth + 1) for x in split_top(p, [","]) if x], "(")
                          for p in semi if p])
-    s = re.sub(r"(?<![A-Za-z\\])or(?![a-z])", " or ", s)
+    s = re.sub(r"(?<=[\d)\]}])or(?=[A-Z(\[{\\\d-])", " or ", s)
     parts = [p for p in split_top(s, _LIST_SEPS) if p]
     if len(parts) > 1:
         return ("list", [structure(p, depth + 1) for p in parts])
@@ -952,7 +953,7 @@ def _condition(node: tuple, var: str | None) -> RealSet | None:
 
     def member(t: Any) -> bool:
         vals = [_mp(subst(a, t)) for a in asts]
-        for (x, y), op in zip(zip(vals, vals[1:]), ops, strict=True):
+        for (x, y), op in zip(zip(vals, vals[1:], strict=False), ops, strict=True):
             ok = {"<": x < y, ">": x > y, "\\le": x <= y, "\\ge": x >= y, "\\ne": x != y, "=": x == y}.get(op)
             if not ok:
                 return False
@@ -978,7 +979,7 @@ def _same_set(a: RealSet, b: RealSet) -> bool:
             continue
         pts.extend([c, cm - eps * max(1, abs(cm)), cm + eps * max(1, abs(cm))])
     reals = sorted({float(CTX.re(_mp(x))) for x in crit if not CTX.isinf(_mp(x)) and CTX.im(_mp(x)) == 0})
-    pts.extend(Fraction((x + y) / 2) for x, y in zip(reals, reals[1:]))
+    pts.extend(Fraction((x + y) / 2) for x, y in zip(reals, reals[1:], strict=False))
     for t in pts:
         try:
             if a[0](t) != b[0](t):

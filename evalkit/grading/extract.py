@@ -21,7 +21,15 @@ from evalkit.grading.mathexpr import FUNCS
 __all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "extract_letters", "last_capital"]
 
 _BOX = re.compile(r"\\+(?:boxed|fbox)\s*\{")
+_REVISIONS = {"but", "however", "actually", "wait", "correcting", "correction", "instead", "not", "no", "mais"}
 _CONNECTIVES = {"and", "or", ",", ";", "和", "或", "以及", "及", "、", "，", "；", "also", "et", "ou"}
+
+
+def _last_match(pattern: str, text: str) -> re.Match[str] | None:
+    found = None
+    for found in re.finditer(pattern, text):  # noqa: B007 - keeps the last match
+        pass
+    return found
 
 
 def _matching_brace(text: str, open_idx: int) -> int | None:
@@ -56,6 +64,8 @@ def _separator_joins(sep: str) -> bool:
     if len(s) > 60:
         return False
     words = re.findall(r"[A-Za-z\u3400-\u9fff]+|[,;、，；]", s)
+    if any(w.lower() in _REVISIONS for w in words) or re.search(r"不对|但是|其实|应为|修正", s):
+        return False
     other = [w for w in words if w.lower() not in _CONNECTIVES]
     has_conn = len(other) < len(words)
     return len(other) <= 3 and (has_conn or not other)
@@ -117,9 +127,7 @@ def _from_cue_text(seg: str) -> str | None:
         return group[1]
     maths = _math_segments(seg)
     # "The volume of $ABCDEFGH$ is 120": the answer follows the last "is"
-    m = None
-    for m in re.finditer(r"\s(?:is|are|est|equals|=)\s|是|为", seg):
-        pass
+    m = _last_match(r"\s(?:is|are|est|equals|=)\s|是|为", seg)
     if m is not None and not any(pos >= m.end() for pos, _ in maths) or (m is not None and not maths):
         tail = seg[m.end():].strip()
         if tail:
@@ -172,6 +180,8 @@ def extract_final_answer(text: str) -> str | None:
     if box is not None:
         return box[1]
     stripped = text.strip()
+    if not stripped:
+        return None
     if is_bare_answer(stripped):
         return stripped
     return _fallback(text)
@@ -357,9 +367,7 @@ def extract_letters_last_capital(text: str, multi: bool = False) -> list[str] | 
     if not multi:
         ch = last_capital(text)
         return [ch] if ch else None
-    m = None
-    for m in re.finditer(r"【答案】|答案[:：是为]|故选|选", text):
-        pass
+    m = _last_match(r"【答案】|答案[:：是为]|故选|选", text)
     region = text[m.end():] if m else text
     found = sorted(set(re.findall(r"[A-D]", region)))
     return found or None
@@ -396,9 +404,7 @@ def extract_blanks(text: str, n: int) -> list[str] | None:
     boxes = boxed_all(t)
     if n > 1 and len(boxes) >= n:
         return [b[2] for b in boxes[-n:]]
-    m = None
-    for m in re.finditer(r"(?:答案|结果)?依次(?:是|为)\s*[:：]?|分别(?:是|为)\s*[:：]?", t):
-        pass
+    m = _last_match(r"(?:答案|结果)?依次(?:是|为)\s*[:：]?|分别(?:是|为)\s*[:：]?", t)
     if m is not None:
         seg = t[m.end():]
         seg = re.split(r"。|\n|(?<!\d)\.(?=\s|$)", seg.strip(), maxsplit=1)[0]

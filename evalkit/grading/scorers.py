@@ -94,16 +94,12 @@ def regex(sample: Sample, output: str, *, pattern: str | None = None, group: int
     m = matches[-1]
     try:
         got = m.group(group) if rx.groups else m.group(0)
-    except (IndexError, error_type()):
+    except IndexError:
         got = m.group(0)
     golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
     norm = _norm_text(got or "", not ignore_case, False)
     ok = any(_norm_text(str(g), not ignore_case, False) == norm for g in golds)
     return _score(ok, mx, "regex", got, norm, "matched target" if ok else "extracted text differs")
-
-
-def error_type() -> type[Exception]:
-    return IndexError
 
 
 # ----------------------------------------------------------------------------------------
@@ -149,6 +145,9 @@ def choice(sample: Sample, output: str, *, extract: str = "default", **_: Any) -
     return _score(ok, mx, "letter", letters[0], letters[0], f"chose {letters[0]}, answer {gold[0]}")
 
 
+MULTI_RULES = ("gaokao-2024", "gaokao-legacy", "all-or-nothing")
+
+
 def multi_select_points(chosen: list[str], correct: list[str], rule: str, full: float) -> tuple[float, str]:
     """Points for a multi-select answer under a named rule (scaled so an exact answer gets ``full``).
 
@@ -176,6 +175,8 @@ def multi_select(sample: Sample, output: str, *, rule: str = "gaokao-2024", extr
                  **_: Any) -> Score:
     """Multiple-answer choice graded by a points rule (see :func:`multi_select_points`)."""
     mx = max_points(sample)
+    if rule not in MULTI_RULES:
+        return Score.error(f"unknown multi_select rule {rule!r}; use one of {', '.join(MULTI_RULES)}", mx)
     gold = _gold_letters(sample.target)
     if not gold:
         return Score.error(f"multi_select: target {sample.target!r} of sample {sample.id!r} has no letters", mx)

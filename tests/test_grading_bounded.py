@@ -1,0 +1,72 @@
+"""Hard time and memory bounds: size pre-checks, the killable sympy worker, odd inputs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from evalkit.grading import GraderSpec, bounded, grade
+from evalkit.grading.equivalence import math_equal
+from evalkit.grading.mathexpr import Evaluator, TooBig, parse
+from evalkit.types import Sample
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_worker():
+    yield
+    bounded.shutdown()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9^{9^{9^{9}}}",
+        "3^3^3^3^3",
+        "\\frac{7^{7^{7^{7}}}+1}{2}",
+        "e^{e^{e^{e^{10}}}}",
+        "100000!",
+        "2^{10^{8}}",
+        "\\sin\\left(10^{10^{10}}\\right)",
+        "1e999999",
+    ],
+)
+def test_towers_and_huge_numbers_finish_fast_as_wrong(text: str) -> None:
+    for gold, pred in (("5", text), (text, "5")):
+        t0 = time.perf_counter()
+        s = grade(Sample("p", "", gold), pred, GraderSpec("math_answer"))
+        assert time.perf_counter() - t0 < 2.0
+        assert s.status in ("wrong", "unparsed") and s.reason
+
+
+def test_evaluator_refuses_before_computing() -> None:
+    with pytest.raises(TooBig):
+        Evaluator().ev(parse("5^{5^{5^{5}}}"))
+
+
+def test_precheck_rejects_towers_and_huge_literals() -> None:
+    assert "tower" in bounded.precheck(parse("x^{2^{3^{4}}}"))
+    assert "large" in bounded.precheck(parse("1" * 2000 + "x"))
+    assert bounded.precheck(parse("x^2+1")) is None
+    res = bounded.symbolic_equal(parse("x^{2^{3^{4}}}"), parse("x"))
+    assert res.status == "rejected"
+
+
+def test_worker_is_killed_on_timeout_and_restarted() -> None:
+    t0 = time.perf_counter()
+    res = bounded.probe("sleep", 30, timeout=0.5)
+    assert res.status == "timeout" and time.perf_counter() - t0 < 5
+    # the next comparison gets a fresh worker
+    ok = bounded.symbolic_equal(parse("\\sum_{k=1}^{n} k"), parse("\\sum_{k=1}^{n} k"), timeout=20)
+    assert ok.status == "ok" and ok.equal
+
+
+def test_worker_memory_bound() -> None:
+    res = bounded.probe("alloc", 8 * 1024**3, timeout=20)
+    assert res.status == "error" and "memory" in res.reason
+    assert bounded.probe("sleep", 0, timeout=20).status == "ok"
+
+
+def test_slow_symbolic_comparison_is_a_timeout_verdict() -> None:
+    v = math_equal("\\sum_{k=1}^{n} k^{40} (k+1)^{40}", "\\sum_{k=1}^{n} (k^2+k)^{40} + 1", timeout=0.2)
+    assert not v.equal and v.reason

@@ -1,0 +1,101 @@
+"""Final-answer, option-letter and fill-in extraction, pinned with responses written here."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalkit.grading.extract import (
+    boxed_all,
+    extract_blanks,
+    extract_final_answer,
+    extract_letters,
+    extract_letters_last_capital,
+    last_capital,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("So $x = \\boxed{\\frac{3}{4}}$.", "\\frac{3}{4}"),
+        ("First \\boxed{1}, but correcting: \\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{\\sqrt{2}}{2}"),  # last box
+        ("The set is \\boxed{\\{1, \\{2\\}\\}}", "\\{1, \\{2\\}\\}"),  # nested braces
+        ("Hence \\fbox{42}.", "42"),
+        ("The roots are \\boxed{2} and \\boxed{-5}.", "2, -5"),  # boxes joined by 'and'
+        ("Step 1 gives \\boxed{3}. After a long detour we finally find that the value is \\boxed{7}.", "7"),
+        ("We compute carefully.\nThe answer is 17.", "17"),
+        ("The final answer is $\\frac{5}{8}$. I hope it is correct.", "\\frac{5}{8}"),
+        ("Final Answer: The area of the lot is 360.", "360"),
+        ("由题意得 a=2，所以答案是 $\\sqrt{3}$。", "\\sqrt{3}"),
+        ("计算得 x=4。\n答案为：$(1,2)$", "(1,2)"),
+        ("【答案】$\\frac{1}{3}$<eoa>", "\\frac{1}{3}"),
+        ("Thus the total is **64**.", "64"),
+        ("It follows that \\(y = 2x + 1\\).", "y = 2x + 1"),
+        ("The result:\n\\[ \\frac{9}{2} \\]", "\\frac{9}{2}"),
+        ("After adding, the shop has 31 apples left over now", "31"),
+        ("Les deux trains se croisent à 14 h. Réponse : 14", "14"),
+    ],
+)
+def test_final_answer(text: str, answer: str) -> None:
+    assert extract_final_answer(text) == answer
+
+
+def test_nothing_found_is_none() -> None:
+    assert extract_final_answer("I am not sure how to solve this problem.") is None
+    assert extract_final_answer("") is None
+
+
+def test_boxed_all_skips_nested_boxes() -> None:
+    boxes = boxed_all("\\boxed{a+\\boxed{b}} then \\boxed{c}")
+    assert [b[2] for b in boxes] == ["a+\\boxed{b}", "c"]
+
+
+@pytest.mark.parametrize(
+    ("text", "letters"),
+    [
+        ("分析各选项……故选ACD", ["A", "C", "D"]),
+        ("答案：A、C、D", ["A", "C", "D"]),
+        ("The correct options are A and D.", ["A", "D"]),
+        ("So the answer is $\\boxed{B, C}$", ["B", "C"]),
+        ("(B)", ["B"]),
+        ("A 错误，C 错误，D 错误。故选B", ["B"]),  # the conclusion, not the discussion
+        ("Option A fails and so does C. The answer is (D).", ["D"]),
+        ("B. Because the other three are false.", ["B"]),
+        ("I think the correct choice is C; A and B contradict the data.", ["C"]),
+        ("所以选 BD", ["B", "D"]),
+    ],
+)
+def test_letters(text: str, letters: list[str]) -> None:
+    assert extract_letters(text, multi=True) == letters
+
+
+def test_no_letter_is_none() -> None:
+    assert extract_letters("This cannot be decided from the data given.") is None
+
+
+def test_last_capital_rule() -> None:
+    # GAOKAO-Bench's rule reads the last capital A-D anywhere, even inside the discussion
+    assert last_capital("故选B，因为A不对") == "A"
+    assert extract_letters_last_capital("故选B，因为A不对") == ["A"]
+    assert extract_letters_last_capital("分析略。【答案】BD <eoa>", multi=True) == ["B", "D"]
+    assert last_capital("no capitals here") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "n", "blanks"),
+    [
+        ("第一空：$3$；第二空：$\\frac{1}{2}$。", 2, ["$3$", "$\\frac{1}{2}$"]),
+        ("经计算，答案依次为 5，-2。", 2, ["5", "-2"]),
+        ("The blanks are \\boxed{4} and \\boxed{\\sqrt{3}}.", 2, ["4", "\\sqrt{3}"]),
+        ("The answer is 2; 7; 9", 3, ["2", "7", "9"]),
+        ("The answer is $x=1$, $y=2$.", 2, ["x=1", "y=2"]),
+        ("答案是 8", 1, ["8"]),
+    ],
+)
+def test_blanks(text: str, n: int, blanks: list[str]) -> None:
+    assert extract_blanks(text, n) == blanks
+
+
+def test_blanks_that_cannot_be_told_apart() -> None:
+    assert extract_blanks("The answer is 12", 2) is None
+    assert extract_blanks("", 1) is None
