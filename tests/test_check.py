@@ -131,6 +131,7 @@ def test_paper_points_use_a_paired_bootstrap(tmp_path):
     assert v.test == "bootstrap" and v.unit == "points"
     assert v.delta == pytest.approx(-sum(r.score.points for r in gaokao_results(0.9, seed=3)[-5:]))
     assert v.verdict == "regressed" and result.exit_code == 1
+    assert -150 <= v.ci[0] <= v.delta <= v.ci[1] <= 0
 
 
 def test_update_baseline_refuses_a_folder(runs, tmp_path):

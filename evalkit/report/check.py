@@ -43,6 +43,7 @@ class TaskScores:
     scores: dict[str, float]
     errors: int = 0
     sources: list[str] = field(default_factory=list)
+    max_points: dict[str, float] | None = None  # per sample, for papers
 
     @property
     def value(self) -> float:
@@ -52,9 +53,12 @@ class TaskScores:
         return sum(vals) if self.kind == "points" else sum(vals) / len(vals)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "metric": self.metric, "kind": self.kind, "version": self.version,
-                "hash": self.hash, "value": round(self.value, 6), "n": len(self.scores), "errors": self.errors,
-                "scores": {k: round(v, 6) for k, v in self.scores.items()}}
+        out = {"model": self.model, "metric": self.metric, "kind": self.kind, "version": self.version,
+               "hash": self.hash, "value": round(self.value, 6), "n": len(self.scores), "errors": self.errors,
+               "scores": {k: round(v, 6) for k, v in self.scores.items()}}
+        if self.max_points is not None:
+            out["max_points"] = {k: round(v, 6) for k, v in self.max_points.items()}
+        return out
 
 
 @dataclass
@@ -118,16 +122,19 @@ def _task_scores_from_runs(runs: list[Run], label: str) -> dict[str, TaskScores]
         primary = str(rs[0].summary.get("primary") or "accuracy")
         kind = "points" if metric_kind(primary) == "points" else "mean"
         sums: dict[str, list[float]] = {}
+        maxima: dict[str, float] = {}
         errors = 0
         for r in rs:
             for res in r.results:
                 sums.setdefault(res.id, []).append(res.score.points if kind == "points" else res.score.value)
+                maxima[res.id] = max(maxima.get(res.id, 0.0), float(res.score.max_points))
                 errors += res.score.status == "error"
         task_rec = rs[0].record.get("task", {})
         version = task_rec.get("version")
         out[task] = TaskScores(task, models[0], primary if kind == "points" else "accuracy", kind,
                                None if version is None else str(version), task_rec.get("hash"),
-                               {k: sum(v) / len(v) for k, v in sums.items()}, errors, [str(r.path) for r in rs])
+                               {k: sum(v) / len(v) for k, v in sums.items()}, errors, [str(r.path) for r in rs],
+                               maxima if kind == "points" else None)
     return out
 
 
@@ -144,7 +151,8 @@ def _task_scores_from_json(path: Path) -> dict[str, TaskScores]:
             raise CheckError(f"baseline {path}: task {task!r} has no scores object")
         out[task] = TaskScores(task, str(t.get("model", "?")), str(t.get("metric", "accuracy")),
                                str(t.get("kind", "mean")), t.get("version"), t.get("hash"),
-                               {str(k): float(v) for k, v in t["scores"].items()}, int(t.get("errors", 0)), [str(path)])
+                               {str(k): float(v) for k, v in t["scores"].items()}, int(t.get("errors", 0)), [str(path)],
+                               {str(k): float(v) for k, v in t["max_points"].items()} if isinstance(t.get("max_points"), dict) else None)
     return out
 
 
@@ -202,8 +210,9 @@ def compare(baseline: dict[str, TaskScores], current: dict[str, TaskScores], *, 
 def _judge(task: str, base: TaskScores, cur: TaskScores, max_drop: float, alpha: float, seed: int) -> TaskVerdict:
     ids = sorted(base.scores)
     statistic = "sum" if base.kind == "points" else "mean"
+    sizes = base.max_points or cur.max_points
     res = stats.paired_test([base.scores[i] for i in ids], [cur.scores[i] for i in ids], statistic=statistic,
-                            seed=seed)
+                            seed=seed, max_points=[sizes.get(i, 0.0) for i in ids] if sizes else None)
     scale, unit = _display_scale(base.kind)
     delta = res.delta * scale
     ci = (res.ci[0] * scale, res.ci[1] * scale)

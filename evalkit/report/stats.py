@@ -83,8 +83,11 @@ class PairedResult:
 
 def paired_test(baseline: Sequence[float] | np.ndarray, current: Sequence[float] | np.ndarray, *,
                 statistic: str = "mean", level: float = 0.95, resamples: int = 10_000,
-                seed: int = DEFAULT_SEED) -> PairedResult:
+                seed: int = DEFAULT_SEED, max_points: Sequence[float] | np.ndarray | None = None) -> PairedResult:
     """Compare ``current`` with ``baseline`` item by item (same order).
+
+    With ``statistic="sum"`` and ``max_points`` (each item's size), the interval of the summed
+    difference is a ratio estimate rescaled to the total, so it stays within ±total.
 
     Right/wrong vectors use the exact one-sided McNemar test on the discordant pairs; partial
     credit and points use a one-sided paired bootstrap of the mean (or summed) difference. The
@@ -97,7 +100,10 @@ def paired_test(baseline: Sequence[float] | np.ndarray, current: Sequence[float]
     diff = cur - base
     n = diff.size
     delta = float(diff.mean() if statistic == "mean" else diff.sum()) if n else 0.0
-    reps = bootstrap_replicates(diff, statistic=statistic, resamples=resamples, seed=seed)
+    if statistic == "sum" and max_points is not None and n:
+        reps = ratio_replicates(diff, max_points, resamples=resamples, seed=seed)
+    else:
+        reps = bootstrap_replicates(diff, statistic=statistic, resamples=resamples, seed=seed)
     ci = percentile_interval(reps, level)
     if n and np.isin(base, (0.0, 1.0)).all() and np.isin(cur, (0.0, 1.0)).all():
         b = int(np.sum((base == 1) & (cur == 0)))
