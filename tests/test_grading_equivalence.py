@@ -188,3 +188,20 @@ def test_odd_input_never_raises() -> None:
     for pred in ["", "}}}{{{", "\\frac{", "x===", "\\begin{pmatrix}1&2\\\\3\\end{pmatrix}", "a" * 6000, "((((((" * 50]:
         v = math_equal("1", pred)
         assert not v.equal
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("(-\\infty,-2)\\cup(4,+\\infty)", "\\{x|x<-2或x>4\\}", True),  # 或 inside a set-builder is a union
+        ("\\{x|x>0且x\\neq 1\\}", "(0,1)\\cup(1,+\\infty)", True),  # 且 is an intersection
+        ("x<-2或x>4", "(-\\infty,-2)\\cup(4,+\\infty)", True),
+        ("x<-2或x>4", "x>4或x<-2", True),
+        ("x<-2或x>4", "x<-2或x>5", False),
+        ("\\varnothing", "\\emptyset", True),
+        ("\\frac{\\pi}{4}+k\\pi,k\\in Z", "k\\pi+\\frac{\\pi}{4}(k\\in\\mathbb{Z})", True),  # parameter qualifiers
+        ("[k\\pi-\\frac{\\pi}{3},k\\pi+\\frac{\\pi}{6}](k\\in Z)", "[k\\pi-\\frac{\\pi}{3},k\\pi+\\frac{\\pi}{6}]", True),
+    ],
+)
+def test_gaokao_style_sets(gold: str, pred: str, expected: bool) -> None:
+    assert eq(gold, pred) is expected, (gold, pred)

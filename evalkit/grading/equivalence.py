@@ -83,6 +83,11 @@ _GLUED_UNIT_TAIL = re.compile(r"(?<=\d)(?:" + _UNIT_WORDS + r")(?:[²³])\s*$")
 _CJK_TAIL = re.compile(r"(?<=[\d}).a-zA-Z])\s*[\u3400-\u9fff]+[\u3400-\u9fff\s]*$")
 _CURRENCY = re.compile(r"^\s*(?:\\\$|\$|¥|￥|€|£|USD|RMB)\s*|\s*(?:\\\$|\$|€|£|元|美元|dollars?|yuan|euros?)\s*$")
 _APPROX_TAIL = re.compile(r"^(.+?)\s*(?:\\approx|\\sim(?:eq)?)\s*.*$", re.DOTALL)
+_INT_QUALIFIER = re.compile(
+    r"\s*[,，;；]?\s*\(?\s*(?:\\text\{\s*(?:where|for)\s*\}\s*)?[a-zA-Z]\s*(?:\\in|∈)\s*"
+    r"(?:\\mathbb\s*\{?\s*[ZN]\s*\}?|\\mathbf\s*\{?\s*[ZN]\s*\}?|[ZN](?:\^\*|\^\{\*\}|\*|_\+|\^\+)?)\s*\)?\s*$"
+    r"|\s*[,，]?\s*\(?\s*[a-zA-Z]\s*为(?:正)?整数\s*\)?\s*$"
+)
 _TEXT_WRAP = re.compile(r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|boldsymbol|bm)\s*\{([^{}]*)\}")
 
 
@@ -108,6 +113,7 @@ def clean_latex(text: str) -> str:
     s = re.sub(r"(\d),\s*\\!\s*(?=\d{3})", r"\1", s)
     s = s.replace("\\!", "")
     s = re.sub(r"\\(?:dots|ldots|cdots)", r"\\ldots ", s)
+    s = re.sub(r"\\(?:varnothing|emptyset)(?![A-Za-z])|∅|\\\{\s*\\\}", r"\\emptyset ", s)
     s = s.replace("\\{", " \\{ ").replace("\\}", " \\} ")
     return re.sub(r"\s+", " ", s).strip()
 
@@ -164,6 +170,7 @@ def prepare(answer: str) -> Prepared:
         tail = re.split(r"\\approx|\\sim(?:eq)?", s, maxsplit=1)[1].strip()
         s = tail if is_label(head) and tail else head
     s = re.sub(r"^\\therefore\s*|^\\because\s*", "", s)
+    s = _INT_QUALIFIER.sub("", s).strip() or s
     qm = re.fullmatch(r"(['\"`])(.+)\1", s)
     if qm:
         s = qm.group(2).strip()
@@ -328,6 +335,8 @@ def structure(s: str, depth: int = 0) -> tuple:
     if len(parts) == 1 and parts[0] != s:
         return structure(parts[0], depth + 1)
     # unions and set-builder
+    if s in ("\\emptyset", "\\{\\}"):
+        return ("emptyset",)
     if "\\cup" in s:
         pieces = split_top(s, ["\\cup"])
         if len(pieces) > 1:
@@ -337,6 +346,10 @@ def structure(s: str, depth: int = 0) -> tuple:
         mid = split_top(inner, ["\\mid", "|", ":"])
         if len(mid) == 2 and mid[0] and re.fullmatch(r"[A-Za-z](?:_\{?\w+\}?)?(?:\s*\\in\s*\\mathbb\{?R\}?)?", mid[0]):
             var = mid[0].split("\\in")[0].strip()
+            conj = [c for c in split_top(mid[1], ["且", "\\text{且}", "\\text{ and }", " and ", "\\land", "\\wedge", ","])
+                    if c]
+            if len(conj) > 1:
+                return ("builder", var, ("all", [structure(c, depth + 1) for c in conj]))
             return ("builder", var, structure(mid[1], depth + 1))
         items = [p for p in split_top(inner, [",", ";"]) if p]
         return ("set", [structure(p, depth + 1) for p in items])
@@ -677,13 +690,15 @@ def equal_struct(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
         if gk == "eq" and pk == "eq":
             return False
         return False
-    _sets = ("interval", "union", "builder", "rel")
+    _sets = ("interval", "union", "builder", "rel", "emptyset")
+    gc, pc = _is_condition_list(g), _is_condition_list(p)
+    if (gc and (pk in _sets or pc)) or (pc and gk in _sets):
+        return _real_sets(g, p, ctx)
     if (gk in _sets and pk == "set") or (pk in _sets and gk == "set"):
         return _real_sets(g, p, ctx)
     if gk in ("list", "set", "tuple") or pk in ("list", "set", "tuple"):
         return _collections(g, p, ctx)
-    if gk in ("interval", "union", "builder", "rel", "member") or pk in ("interval", "union", "builder", "rel",
-                                                                           "member"):
+    if gk in _sets or pk in _sets:
         return _real_sets(g, p, ctx)
     if gk == "ratio" or pk == "ratio":
         return _ratios(g, p, ctx)
@@ -857,12 +872,17 @@ def _ratios(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
 _CONDITIONS = ("rel",)
 
 
+def _is_condition_list(node: tuple) -> bool:
+    """``x<-1 或 x>3``: a list whose items are all inequalities."""
+    return node[0] == "list" and len(node[1]) > 1 and all(x[0] == "rel" for x in node[1])
+
+
 def _real_sets(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
     if g[0] == "interval" and p[0] == "interval":
         if (g[3], g[4]) != (p[3], p[4]):
             return False
         return bool(equal_struct(g[1], p[1], ctx)) and bool(equal_struct(g[2], p[2], ctx))
-    if p[0] in _CONDITIONS and g[0] not in _CONDITIONS:
+    if (p[0] in _CONDITIONS or _is_condition_list(p)) and not (g[0] in _CONDITIONS or _is_condition_list(g)):
         ctx.notes.append("the gold is a set or interval; a condition is not accepted for it")
         return False
     gs, ps = _as_real_set(g), _as_real_set(p)
@@ -915,7 +935,9 @@ def _real_set(node: tuple) -> RealSet | None:
         return _real_set(node[2])
     if kind == "builder":
         return _condition(node[2], node[1])
-    if kind == "rel":
+    if kind == "emptyset":
+        return (lambda t: False), []
+    if kind == "rel" or _is_condition_list(node):
         return _condition(node, None)
     return None
 
@@ -923,6 +945,12 @@ def _real_set(node: tuple) -> RealSet | None:
 def _condition(node: tuple, var: str | None) -> RealSet | None:
     if node[0] == "member":
         return _real_set(node[2])
+    if node[0] in ("list", "all"):
+        parts = [_condition(x, var) for x in node[1]]
+        if not parts or any(x is None for x in parts):
+            return None
+        combine = any if node[0] == "list" else all
+        return (lambda t: combine(m(t) for m, _ in parts)), [c for _, cs in parts for c in cs]
     if node[0] != "rel":
         return None
     sides, ops = node[1], node[2]
