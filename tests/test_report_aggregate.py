@@ -161,3 +161,16 @@ def test_groups_file_and_its_mistakes(tmp_path):
     groups.write_text("core: 3\n")
     res = CliRunner().invoke(_app(), ["report", str(tmp_path / "runs"), "--groups-file", str(groups), "--no-html"])
     assert res.exit_code == 2 and "group 'core'" in res.output
+
+
+def test_breakdown_by_categorical_metadata(tmp_path):
+    results = [make_result(f"s{i}", "correct" if (i % 2 == 0 or i < 4) else "wrong",
+                           metadata={"kind": "graph" if i < 4 else "table", "note": f"unique text {i}",
+                                     "section": "graph" if i < 4 else "table"})
+               for i in range(12)]
+    write_run(tmp_path / "a", results, model="m:a", task="figs")
+    lb = load_leaderboard([tmp_path])
+    [b] = lb.breakdowns  # "note" is unique per sample; "section" repeats "kind"
+    assert (b.task, b.field, b.categories) == ("figs", "kind", ["graph", "table"])
+    assert b.values["m:a"]["graph"] == (1.0, 4) and b.values["m:a"]["table"] == (0.5, 8)
+    assert json.loads(render_json(lb))["breakdowns"][0]["values"]["m:a"]["table"] == {"mean": 0.5, "n": 8}

@@ -235,6 +235,61 @@ class PaperView:
 
 
 @dataclass
+class Breakdown:
+    """One task's mean score per category of a metadata field (e.g. ``kind`` or ``type``), per model."""
+
+    task: str
+    field: str
+    categories: list[str]
+    values: dict[str, dict[str, tuple[float, int]]]  # model -> category -> (mean score, samples)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.task, "field": self.field, "categories": self.categories,
+                "values": {m: {c: {"mean": _clean(v), "n": n} for c, (v, n) in cats.items()}
+                           for m, cats in self.values.items()}}
+
+
+BREAKDOWN_SKIP = frozenset({"number", "points", "id", "paper", "analysis", "answer", "score"})
+
+
+def build_breakdowns(frame: pd.DataFrame, models: Sequence[str], *, max_categories: int = 12,
+                     max_fields: int = 3) -> list[Breakdown]:
+    """Per task, the mean score by each categorical metadata field with 2..``max_categories`` values."""
+    if frame.empty:
+        return []
+    out: list[Breakdown] = []
+    for task, tdf in frame.groupby("task", sort=True):
+        n_rows = len(tdf)
+        fields: list[str] = []
+        seen: list[pd.Series] = []
+        for col in tdf.columns:
+            if not col.startswith("meta.") or col[5:] in BREAKDOWN_SKIP:
+                continue
+            values = tdf[col]
+            if values.notna().sum() < n_rows / 2:  # a field most samples lack says little
+                continue
+            k = values.nunique(dropna=True)
+            if not (2 <= k <= max_categories and k <= values.notna().sum() / 2):
+                continue
+            if values.dropna().astype(str).str.len().max() > 40:
+                continue
+            codes = pd.Series(pd.factorize(values.astype(str))[0], index=values.index)
+            if any(codes.equals(prev) for prev in seen):  # same split under another name (type vs section)
+                continue
+            seen.append(codes)
+            fields.append(col)
+        for col in fields[:max_fields]:
+            sub = tdf[tdf[col].notna()]
+            cats = sorted(sub[col].astype(str).unique().tolist(), key=_number_key)
+            grouped = sub.assign(_cat=sub[col].astype(str)).groupby(["model", "_cat"])["value"].agg(["mean", "size"])
+            values = {m: {c: (float(grouped.loc[(m, c), "mean"]), int(grouped.loc[(m, c), "size"]))
+                          for c in cats if (m, c) in grouped.index}
+                      for m in models if m in grouped.index.get_level_values(0)}
+            out.append(Breakdown(str(task), col[5:], cats, values))
+    return out
+
+
+@dataclass
 class Leaderboard:
     """Everything a renderer needs: cells, per-task ranks, groups, papers and the runs themselves."""
 
@@ -248,6 +303,7 @@ class Leaderboard:
     seed: int
     warnings: list[str] = field(default_factory=list)
     frame: pd.DataFrame | None = field(default=None, repr=False)
+    breakdowns: list[Breakdown] = field(default_factory=list)
 
     def cell(self, model: str, task: str) -> Cell | None:
         return self._index.get((model, task))
@@ -273,6 +329,7 @@ class Leaderboard:
             "leaderboard": [c.to_dict() for c in self.cells],
             "groups": [g.to_dict() for g in self.groups],
             "gaokao": [p.to_dict() for p in self.papers],
+            "breakdowns": [b.to_dict() for b in self.breakdowns],
             "runs": [{"path": str(r.path), "model": r.model, "task": r.task} for r in self.runs],
             "warnings": self.warnings,
         }
@@ -495,7 +552,7 @@ def aggregate(runs: Sequence[Run], *, groups: Sequence[GroupSpec] = (), seed: in
     cells.sort(key=lambda c: (c.task, c.rank or 10**9, -c.fraction if not math.isnan(c.fraction) else 0, c.model))
     return Leaderboard(cells=cells, models=models, tasks=tasks, groups=build_groups(cells, models, specs),
                        group_specs=specs, papers=build_papers(frame, models, seed=seed), runs=list(runs),
-                       seed=seed, warnings=warnings, frame=frame)
+                       seed=seed, warnings=warnings, frame=frame, breakdowns=build_breakdowns(frame, models))
 
 
 def _version_warnings(by_cell: dict[tuple[str, str], list[Run]]) -> list[str]:
