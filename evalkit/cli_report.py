@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def _console() -> object:
+    from evalkit.report.aggregate import Leaderboard
+    from evalkit.report.check import CheckResult
+
+
+def _console() -> Console:
     """A rich console; wide (160 columns) when not on a terminal, so CI logs keep one row per line."""
     import sys
 
@@ -80,16 +86,13 @@ def _default_html(first: Path) -> Path:
     return first / "report.html" if first.is_dir() else Path("report.html")
 
 
-def print_leaderboard(lb: object) -> None:
+def print_leaderboard(lb: Leaderboard) -> None:
     """The leaderboard as a rich table (and group scores under it)."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from evalkit.report.aggregate import Leaderboard
     from evalkit.report.markdown import format_seconds, format_tokens, spread_label
 
-    assert isinstance(lb, Leaderboard)
     table = Table(title="Leaderboard (95% bootstrap intervals; '=k' = interval overlaps another model's)")
     optional = {
         "Spread": any(c.spread is not None for c in lb.cells),
@@ -111,7 +114,6 @@ def print_leaderboard(lb: object) -> None:
         }
         table.add_row(*(values[col] for col in columns))
     console = _console()
-    assert isinstance(console, Console)
     console.print(table)
     for spec in lb.group_specs:
         weights = ", ".join(f"{t}×{w:g}" for t, w in spec.weights.items())
@@ -171,16 +173,11 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
-def print_check(result: object) -> None:
-    from rich.console import Console
+def print_check(result: CheckResult) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from evalkit.report.check import CheckResult
-
-    assert isinstance(result, CheckResult)
     console = _console()
-    assert isinstance(console, Console)
     if result.verdicts:
         table = Table(title=f"evalkit check (max drop {result.max_drop:g}, alpha {result.alpha:g})")
         for col in ("Task", "Verdict", "Baseline", "Current", "Δ", "95% CI of Δ", "p", "Test", "n", "Note"):
