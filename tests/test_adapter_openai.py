@@ -185,7 +185,7 @@ def test_faults_end_on_the_right_samples_through_the_runner(tmp_path: Path) -> N
         Fault("status", match="Question 5:", status=500),
         Fault("hang", match="Question 7:"),
         Fault("malformed", match="Question 9:"),
-        Fault("status", status=429, retry_after="0", times=12),  # a burst on whatever comes first
+        Fault("status", status=429, retry_after="0.05", times=12),  # a burst on whatever comes first
     ]
     task = get_task(str(write_mcq(tmp_path / "mcq.jsonl", 40)))
     with ModelServer(right_letter, faults=faults) as srv:
@@ -197,7 +197,7 @@ def test_faults_end_on_the_right_samples_through_the_runner(tmp_path: Path) -> N
     results = {r.id: r for r in load_run(out.path).results}
     assert len(results) == 40
     errors = {i: r.error for i, r in results.items() if r.score.status == "error"}
-    assert set(errors) == {"q00003", "q00005", "q00007", "q00009"}
+    assert set(errors) == {"q00003", "q00005", "q00007", "q00009"}, errors
     assert "HTTP 401" in errors["q00003"] and results["q00003"].attempts == 1
     assert "HTTP 500" in errors["q00005"] and results["q00005"].attempts == 3
     assert "no answer" in errors["q00007"] or "timed out" in errors["q00007"]
@@ -272,3 +272,21 @@ def test_an_image_question_through_the_runner_sends_the_resized_image(tmp_path: 
     assert sent.size == (400, 200)
     assert out.summary["metrics"]["accuracy"] == 1.0
     assert "base64" not in (out.path / "samples.jsonl").read_text()
+
+
+def test_silently_closed_keep_alive_connections_are_reopened_not_failed() -> None:
+    with ModelServer("ok", keep_alive=False) as srv:
+        adapter = make_adapter("openai:m", {"base_url": srv.url})
+
+        async def sequential_then_parallel() -> list[Response]:
+            try:
+                got = [await adapter.generate(Request((Message("user", (Text(f"s{i}"),)),))) for i in range(10)]
+                got += await asyncio.gather(*(adapter.generate(Request((Message("user", (Text(f"p{i}"),)),)))
+                                              for i in range(10)))
+                return got
+            finally:
+                await adapter.aclose()
+
+        got = asyncio.run(sequential_then_parallel())
+        assert all(r.ok for r in got), [r.error for r in got if not r.ok]
+        assert srv.requests == 20 and srv.connections == 20

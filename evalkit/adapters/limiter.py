@@ -2,7 +2,9 @@
 
 The runner bounds the whole run with ``--concurrency``; this limiter bounds one endpoint and
 adapts: it starts fully open at ``max_limit``, halves on overload (a 429/503/529 or a timeout;
-at most once per typical latency, so one burst counts once) and, while latencies stay within
+halving the most that was in flight since the last decrease, at most once per typical latency, so
+one burst counts once, and never below ``min_limit``, so that a few hung requests cannot starve
+the endpoint) and, while latencies stay within
 ``tolerance`` times the best recently seen, adds one slot per full window of successes.
 """
 
@@ -34,6 +36,7 @@ class AdaptiveLimiter:
         self.tolerance = tolerance
         self.in_flight = 0
         self.max_in_flight = 0
+        self._recent_peak = 0  # most in flight since the last decrease
         self.overloads = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._best_latency: float | None = None
@@ -60,8 +63,10 @@ class AdaptiveLimiter:
 
     def _enter(self) -> None:
         self.in_flight += 1
-        if self.in_flight > self.max_in_flight:
-            self.max_in_flight = self.in_flight
+        if self.in_flight > self._recent_peak:
+            self._recent_peak = self.in_flight
+            if self.in_flight > self.max_in_flight:
+                self.max_in_flight = self.in_flight
 
     def _exit(self) -> None:
         self.in_flight -= 1
@@ -93,4 +98,6 @@ class AdaptiveLimiter:
         if now - self._last_decrease < max(self._typical_latency, 0.05):
             return
         self._last_decrease = now
-        self.limit = max(float(self.min_limit), self.limit * self.decrease)
+        # shrink from the most that was really in flight lately: a nominal limit far above it would not bite
+        self.limit = max(float(self.min_limit), min(self.limit, float(self._recent_peak)) * self.decrease)
+        self._recent_peak = self.in_flight

@@ -33,6 +33,7 @@ COMMON_OPTIONS: dict[str, str] = {
     "timeout": "seconds to wait for one answer before it counts as a retryable timeout (default 600)",
     "max_concurrency": "most requests in flight to this endpoint (default 256; the run's --concurrency also applies)",
     "adaptive": "adapt the in-flight limit: halve on 429/503/timeouts, grow back while latency holds (default true)",
+    "min_concurrency": "the adaptive limit never goes below this (default 4)",
     "image_max_side": "longest image side in pixels sent to the model (openai 2048, anthropic 1568)",
     "image_max_pixels": "most pixels per image (openai 2048*2048, anthropic 1150000)",
     "image_max_bytes": "largest encoded image in bytes (default 5 MiB)",
@@ -159,7 +160,8 @@ class RemoteAdapter(Adapter):
         self.image_profile = self._image_profile(options)
         self._key = self._api_key(options)
         self._client: HTTPClient | None = None
-        self.limiter = AdaptiveLimiter(self.max_concurrency)
+        self.min_concurrency = min(self.max_concurrency, max(1, opt_number(options, "min_concurrency", 4)))
+        self.limiter = AdaptiveLimiter(self.max_concurrency, min_limit=self.min_concurrency)
 
     # ----- configuration ------------------------------------------------------------------
 

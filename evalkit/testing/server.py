@@ -63,7 +63,12 @@ class Fault:
 
 
 class ModelServer:
-    """The server; start it with ``with ModelServer(...) as srv`` (a background thread) or :meth:`serve`."""
+    """The server; start it with ``with ModelServer(...) as srv`` (a background thread) or :meth:`serve`.
+
+    ``answer`` is a string, or a function of the request body returning the answer string or a
+    message dict (e.g. ``{"content": ..., "reasoning_content": ...}``). ``keep_alive=False`` closes
+    each connection after one answer without announcing it (as servers with short idle timeouts do).
+    """
 
     def __init__(
         self,
@@ -76,6 +81,7 @@ class ModelServer:
         lifetime_s: float = 600.0,
         idle_s: float | None = None,
         hang_s: float = 3600.0,
+        keep_alive: bool = True,
         port: int = 0,
     ) -> None:
         self.answer = answer
@@ -86,6 +92,7 @@ class ModelServer:
         self.lifetime_s = lifetime_s
         self.idle_s = idle_s
         self.hang_s = hang_s
+        self.keep_alive = keep_alive  # False: close every connection after one answer, without saying so
         self.port = port
         self.requests = 0
         self.in_flight = 0
@@ -242,7 +249,7 @@ class ModelServer:
             await self._send(writer, 404, _error_body(f"no route {path}", 404))
             return True
         await self._send(writer, 200, json.dumps(payload).encode())
-        return True
+        return self.keep_alive
 
     async def _fault(self, fault: Fault, writer: asyncio.StreamWriter) -> bool:
         if fault.kind == "hang":
