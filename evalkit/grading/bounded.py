@@ -2,7 +2,8 @@
 
 This module owns every use of sympy in grading. A comparison is sent (as the small tuple
 AST of :mod:`evalkit.grading.mathexpr`, never as text for ``eval``) to one persistent
-child process. The child runs with ``RLIMIT_AS`` (memory) and ``RLIMIT_CPU`` set; the parent
+child process (``python -m evalkit.grading.bounded``, framed pickles over its stdin/stdout,
+so it works from any script, with or without a ``__main__`` guard). The child runs with ``RLIMIT_AS`` (memory) and ``RLIMIT_CPU`` set; the parent
 waits at most ``timeout`` seconds for the answer and kills the child when it is late, then
 starts a fresh one for the next comparison. Before anything reaches sympy, the AST is
 checked for exponent towers, huge integer literals and oversized trees.
@@ -12,11 +13,17 @@ sympy is imported only inside the child.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from evalkit.grading.mathexpr import Node
@@ -133,7 +140,48 @@ def to_sympy(node: Node, sp: Any) -> Any:
     raise ValueError(f"cannot convert {kind}")
 
 
-def _child_main(conn: Any, memory: int) -> None:  # pragma: no cover - runs in the child
+def _send(fd: Any, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    fd.write(struct.pack(">I", len(data)) + data)
+    fd.flush()
+
+
+def _recv_blocking(fd: Any) -> Any:
+    head = fd.read(4)
+    if len(head) < 4:
+        raise EOFError
+    (n,) = struct.unpack(">I", head)
+    return pickle.loads(fd.read(n))
+
+
+def _compare_in_child(msg: tuple, sp: Any) -> tuple[str, bool, str]:  # pragma: no cover - runs in the child
+    if msg[0] == "__probe__":  # used by tests: ("__probe__", "sleep"|"alloc", amount)
+        try:
+            if msg[1] == "sleep":
+                time.sleep(float(msg[2]))
+            else:
+                _block = bytearray(int(msg[2]))  # noqa: F841 - allocation is the point
+            return ("ok", True, "")
+        except MemoryError:
+            return ("error", False, "memory bound reached")
+    g, p = msg[0], msg[1]
+    try:
+        a, b = to_sympy(g, sp), to_sympy(p, sp)
+        if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+            eq = isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase) and a.shape == b.shape \
+                and all(sp.simplify(x - y) == 0 for x, y in zip(a, b, strict=True))
+        else:
+            diff = a - b
+            eq = diff == 0 or sp.simplify(diff) == 0 or bool(a.equals(b))
+        return ("ok", bool(eq), "")
+    except MemoryError:
+        return ("error", False, "memory bound reached")
+    except Exception as exc:  # noqa: BLE001 - the worker reports any sympy failure as a reason
+        return ("error", False, f"sympy: {type(exc).__name__}")
+
+
+def serve(memory: int) -> None:  # pragma: no cover - runs in the child
+    """The child's loop: length-prefixed pickles in on stdin, verdicts out on stdout."""
     try:
         import resource
 
@@ -142,40 +190,16 @@ def _child_main(conn: Any, memory: int) -> None:  # pragma: no cover - runs in t
         pass
     import sympy as sp
 
-    conn.send(("ready", True, ""))
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    _send(out, ("ready", True, ""))
     while True:
         try:
-            msg = conn.recv()
+            msg = _recv_blocking(inp)
         except (EOFError, OSError):
             return
         if msg is None:
             return
-        if msg[0] == "__probe__":  # used by tests: ("__probe__", "sleep"|"alloc", amount)
-            try:
-                if msg[1] == "sleep":
-                    import time
-
-                    time.sleep(float(msg[2]))
-                else:
-                    _block = bytearray(int(msg[2]))  # noqa: F841 - allocation is the point
-                conn.send(("ok", True, ""))
-            except MemoryError:
-                conn.send(("error", False, "memory bound reached"))
-            continue
-        g, p = msg
-        try:
-            a, b = to_sympy(g, sp), to_sympy(p, sp)
-            if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
-                eq = isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase) and a.shape == b.shape \
-                    and all(sp.simplify(x - y) == 0 for x, y in zip(a, b, strict=True))
-            else:
-                diff = a - b
-                eq = diff == 0 or sp.simplify(diff) == 0 or bool(a.equals(b))
-            conn.send(("ok", bool(eq), ""))
-        except MemoryError:
-            conn.send(("error", False, "memory bound reached"))
-        except Exception as exc:  # noqa: BLE001 - the worker reports any sympy failure as a reason
-            conn.send(("error", False, f"sympy: {type(exc).__name__}"))
+        _send(out, _compare_in_child(msg, sp))
 
 
 class SympyWorker:
@@ -183,46 +207,79 @@ class SympyWorker:
 
     def __init__(self, memory: int = MEMORY_LIMIT) -> None:
         self.memory = memory
-        self._proc: Any = None
-        self._conn: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
     def _start(self) -> None:
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_child_main, args=(child, self.memory), daemon=True)
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
-        if not parent.poll(_STARTUP_GRACE):
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "evalkit.grading.bounded", str(self.memory)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        )
+        ready = self._read(_STARTUP_GRACE)
+        if ready is None:
             self.kill()
             raise OSError("symbolic worker did not start")
-        parent.recv()
+
+    def _read(self, timeout: float) -> Any:
+        """One framed reply, or ``None`` when it does not arrive within ``timeout`` seconds."""
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        buf = b""
+        need = 4
+        length: int | None = None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(fd, max(need - len(buf), 1))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+            if length is None and len(buf) >= 4:
+                (length,) = struct.unpack(">I", buf[:4])
+                buf = buf[4:]
+                need = length
+            if length is not None and len(buf) >= length:
+                return pickle.loads(buf[:length])
 
     def kill(self) -> None:
-        if self._proc is not None:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._proc.join(timeout=5)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
 
     def compare(self, g: Any, p: Any, timeout: float, extra: Any = None) -> SymResult:
         with self._lock:
             if self._pid != os.getpid():  # forked: the child belongs to the parent process
-                self._proc = self._conn = None
+                self._proc = None
                 self._pid = os.getpid()
             try:
-                if self._proc is None or not self._proc.is_alive():
+                if self._proc is None or self._proc.poll() is not None:
                     self.kill()
                     self._start()
-                self._conn.send((g, p) if extra is None else (g, p, extra))
-                if self._conn.poll(timeout):
-                    status, equal, reason = self._conn.recv()
+                assert self._proc is not None and self._proc.stdin is not None
+                _send(self._proc.stdin, (g, p) if extra is None else (g, p, extra))
+                reply = self._read(timeout)
+                if reply is not None:
+                    status, equal, reason = reply
                     return SymResult(status, equal, reason)
-            except (EOFError, OSError, BrokenPipeError):
+            except (EOFError, OSError, BrokenPipeError, pickle.UnpicklingError):
                 self.kill()
                 return SymResult("error", False, "symbolic worker died (memory bound)")
             self.kill()
@@ -230,7 +287,7 @@ class SympyWorker:
 
 
 _WORKER: SympyWorker | None = None
-_STARTUP_GRACE = 20.0
+_STARTUP_GRACE = 30.0
 
 
 def symbolic_equal(g: Node, p: Node, timeout: float = 3.0) -> SymResult:
@@ -250,7 +307,17 @@ def probe(kind: str, amount: float, timeout: float = 3.0) -> SymResult:
     global _WORKER
     if _WORKER is None:
         _WORKER = SympyWorker()
-    return _WORKER.compare("__probe__", kind, timeout, amount)  # type: ignore[arg-type]
+    return _WORKER.compare("__probe__", kind, timeout, amount)
+
+
+def warm_up() -> None:
+    """Start the worker now (its start-up, about half a second, is then not paid by a comparison)."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = SympyWorker()
+    with _WORKER._lock:
+        if _WORKER._proc is None:
+            _WORKER._start()
 
 
 def shutdown() -> None:
@@ -259,3 +326,7 @@ def shutdown() -> None:
     if _WORKER is not None:
         _WORKER.kill()
         _WORKER = None
+
+
+if __name__ == "__main__":  # pragma: no cover - the worker process
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else MEMORY_LIMIT)

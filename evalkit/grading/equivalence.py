@@ -898,7 +898,10 @@ RealSet = tuple[Any, list[Any]]  # (membership function, critical points)
 def _const_value(node: tuple) -> Any:
     if node[0] != "expr" or mx.free_symbols(node[1]):
         raise EvalError("not a constant")
-    return _eval(node[1], {})
+    v = _eval(node[1], {})
+    if isinstance(v, tuple):
+        raise EvalError("a matrix is not a number")
+    return v
 
 
 def _as_real_set(node: tuple) -> RealSet | None:
