@@ -7,7 +7,8 @@
    in the output); these must equal the published figures to the tenth of a percent.
 2. The same outputs with evalkit's default extraction, side by side, and the items on which the two
    rules disagree (where the benchmark's naive rule mis-read an answer, or evalkit's did).
-3. The subjective rate of GPT-4-0314 from the published LLM-judge grades, imported as marks.
+3. The subjective rate of GPT-4-0314 from the published LLM-judge grades, imported as marks,
+   and how evalkit's deterministic fill-in grading compares with those grades.
 """
 
 from __future__ import annotations
@@ -133,6 +134,27 @@ def subjective(data: Path) -> bool:
     return ok
 
 
+def fill_in_agreement(data: Path) -> None:
+    """evalkit's deterministic fill-in grading of GPT-4-0314 beside the published judge grades."""
+    folder = data / JUDGE_GRADES
+    if not folder.is_dir():
+        return
+    samples = list(load_gaokao_bench(DatasetSpec("gaokao-bench", path=data, options={"files": "*Fill-in-the-Blank.json"})))
+    outputs, marks = read_gaokao_bench_outputs(folder), read_gaokao_bench_marks(folder)
+    ours: dict[str, Tally] = defaultdict(Tally)
+    judge: dict[str, Tally] = defaultdict(Tally)
+    agree = 0
+    for s in samples:
+        score = grade(s, outputs.get(s.id, ""), GraderSpec("gaokao", {}))
+        ours[paper_of(s)].add(score)
+        judge[paper_of(s)].add(Score(0.0, "partial", marks.get(s.id, 0.0), s.max_points))
+        agree += (score.status == "correct") == (marks.get(s.id, 0.0) >= s.max_points)
+    print("\nFill-in of GPT-4-0314: evalkit's deterministic fill_in grading beside the published judge grades")
+    for paper in ("Math_I", "Math_II"):
+        print(f"  {paper:<8} evalkit {ours[paper].rate:5.1f}%   judge {judge[paper].rate:5.1f}%")
+    print(f"  full marks agree on {agree} of {len(samples)} items")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a GAOKAO-Bench checkout (see ../shared/data/README.md)")
@@ -143,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ok = objective(args.data, args.show)
     ok &= subjective(args.data)
+    fill_in_agreement(args.data)
     print("\nall published figures reproduced" if ok else "\nMISMATCH with the published figures")
     return 0 if ok else 1
 

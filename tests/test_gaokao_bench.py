@@ -105,3 +105,18 @@ def test_reproduction_script_prints_every_published_figure() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     for figure in ("53.7%", "63.3%", "40.7%", "47.7%", "27.1%", "33.5%", "all published figures reproduced"):
         assert figure in out.stdout
+
+
+@pytest.mark.parametrize(("published", "blanks"), [
+    ("4 .\n", ["4"]),
+    ("0. 98.\n", ["0.98"]),
+    ("$\\frac{9 \\pi}{2}$.\n", ["$\\frac{9 \\pi}{2}$"]),
+    ("$\\frac{3}{10} \\# \\# 0.3$\n", ["\\frac{3}{10}"]),
+    ("(1). $-\\frac{1}{2} ; \\quad$ (2). $\\ln 2$.\n", ["$-\\frac{1}{2}$", "$\\ln 2$"]),
+    ("(1)(2)(3)(5)\n", ["(1)(2)(3)(5)"]),
+    ("2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)\n", ["2"]),
+])
+def test_published_fill_in_answers_are_cleaned(published: str, blanks: list[str]) -> None:
+    from evalkit.tasks.gaokao import bench_blanks
+
+    assert bench_blanks(published) == blanks

@@ -439,6 +439,36 @@ def bench_sample_id(keyword: str, index: Any) -> str:
     return f"{keyword}:{index}"
 
 
+_PARTS = re.compile(r"\(\d\)\s*[.．]?\s*")
+
+
+def bench_blanks(answer: str) -> list[str]:
+    """A GAOKAO-Bench fill-in answer as clean blanks.
+
+    The published answers end in a sentence period (``4 .``, ``$\\frac{1}{2}$.``), carry OCR spaces in
+    decimals (``0. 98``), give equal alternative forms after ``\\#\\#`` (``$\\frac{3}{10} \\# \\# 0.3$``),
+    and number the blanks of a two-blank item (``(1). $-\\frac{1}{2} ; \\quad$ (2). $\\ln 2$.``); an answer
+    such as ``(1)(2)(3)`` (the true statements) stays one blank.
+    """
+    text = answer.strip()
+    pieces = [p for p in _PARTS.split(text) if p.strip()] if _PARTS.match(text) else []
+    if len(pieces) < 2:  # "(1)(2)(3)" names the true statements: one blank
+        pieces = [text]
+    return [_clean_blank(p) for p in pieces]
+
+
+def _clean_blank(text: str) -> str:
+    t = re.split(r"\\#\s*\\#", text)[0].strip()
+    t = re.sub(r"(?:\\quad|[;；,，\s])+(\$?)\s*$", r"\1", t)
+    t = re.sub(r"\s*[.。]+\s*$", "", t)  # a sentence period ("4." is 4 all the same)
+    t = re.sub(r"\s*[（(][^()（）]*(?:皆可|均可|即可|不唯一)[^()（）]*[)）]\s*$", "", t)  # "2 (满足 … 皆可)"
+    t = re.sub(r"(\d)\.\s+(\d)", r"\1.\2", t)
+    t = re.sub(r"(?:\\quad|[;；\s])+\$$", "$", t).strip()
+    if t.count("$") % 2:
+        t = t.strip("$").strip()
+    return t
+
+
 def _bench_item(keyword: str, raw: dict[str, Any], where: str) -> GaokaoItem:
     kind = _bench_kind(keyword)
     try:
@@ -458,7 +488,9 @@ def _bench_item(keyword: str, raw: dict[str, Any], where: str) -> GaokaoItem:
         answer = letters if kind == "multi" else letters[0]
         extra["n_choices"] = 4
     elif kind == "fill":
-        answer = [str(answer).strip()]
+        answer = bench_blanks(str(answer))
+        if answer != [str(raw.get("answer", "")).strip()]:
+            extra["published_answer"] = str(raw.get("answer", "")).strip()
     else:
         answer = str(answer or "").strip()
     elective = f"{paper}:选考" if kind == "solution" and number >= 22 and int(score) == 10 else None
