@@ -10,3 +10,36 @@ from __future__ import annotations
 from evalkit.grading import scorer_registry
 
 scorer_registry.add("by_type", "evalkit.tasks.mm.scoring:by_type", replace=True)
+
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from evalkit.grading import GraderSpec  # noqa: E402
+from evalkit.tasks.task import DatasetSpec, Task  # noqa: E402
+
+TEMPLATE = (
+    "{{ question }}{% if options %}\n{{ options }}{% endif %}"
+    "{% if metadata.get('instruction') %}\n{{ metadata.get('instruction') }}{% endif %}"
+)
+SPEC_OPTIONS = ("subjects", "subsets", "all")
+
+
+def hub_task(name: str, fmt: str, hf: str, split: str, description: str, options: dict[str, Any],
+             *, version: str = "1", template: str = TEMPLATE) -> Task:
+    """A benchmark task over a hub dataset; ``--data PATH`` reads a local copy of the same layout.
+
+    ``-T split=...`` and ``-T hf=...`` override the split and the hub id; ``subjects``/``subsets``/``all``
+    are handed to the loader.
+    """
+    data = options.get("data")
+    path = Path(str(data)).expanduser().resolve() if data else None
+    spec = DatasetSpec(
+        format=fmt,
+        path=path,
+        hf_id=None if path else str(options.get("hf") or hf),
+        split=str(options.get("split") or split),
+        options={k: v for k, v in options.items() if k in SPEC_OPTIONS},
+    )
+    return Task(name=name, description=description, version=version, dataset=spec, template=template,
+                grader=GraderSpec("by_type"), metrics=["accuracy"], modality="image",
+                source=f"evalkit.tasks.mm:{fmt}", options=dict(options))

@@ -5,7 +5,8 @@ Multimodal benchmarks mix option-letter questions with open numeric or text answ
 response to evalkit's scorers through :func:`evalkit.grading.grade`: ``choice`` for single
 answers, ``multi_select`` for sets of letters, ``fill_in`` for several blanks, ``math_answer`` for
 one open answer. Benchmark rules that the official scripts apply on top (a fixed number of
-decimals, a relative tolerance) are read from ``metadata["precision"]`` / ``metadata["tolerance"]``.
+decimals, a relative or absolute tolerance) are read from ``metadata["precision"]``,
+``metadata["tolerance"]`` or ``metadata["abs_tolerance"]``.
 Where a scorer is not available in this installation, a small numeric fallback decides and says so
 in ``Score.stage``.
 """
@@ -24,6 +25,16 @@ _SAYS = re.compile(r"(?:answer is|answer:|答案是|答案为|答案[:：])\s*\$
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?")
 
 
+RULE_KEYS = ("precision", "tolerance", "abs_tolerance")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def _plain_numbers(target: Any) -> bool:
+    """Whether every gold is a plain decimal number (the only golds a numeric rule applies to)."""
+    golds = target if isinstance(target, list | tuple) else [target]
+    return all(_PLAIN_NUMBER.fullmatch(str(g).replace(",", "").strip().strip("$").strip()) for g in golds)
+
+
 def scorer_for(sample: Sample) -> str:
     """The evalkit scorer that grades this sample's question type."""
     kind = sample.metadata.get("type") or ("single" if sample.choices else "open")
@@ -37,14 +48,27 @@ def scorer_for(sample: Sample) -> str:
 
 
 def by_type(sample: Sample, output: str, **options: Any) -> Score:
-    """Grade with the scorer of the sample's type; ``options[scorer_name]`` are passed to it."""
+    """Grade with the scorer of the sample's type; ``options[scorer_name]`` are passed to it.
+
+    ``metadata["alternatives"]`` lists several acceptable answers to one open question (MMMU's open
+    questions): the response is right when it matches any of them.
+    """
+    alternatives = sample.metadata.get("alternatives")
+    if alternatives and scorer_for(sample) == "math_answer":
+        scores = [by_type(replace(sample, target=str(alt), metadata=_without(sample.metadata, "alternatives")),
+                          output, **options) for alt in alternatives]
+        return max(scores, key=lambda sc: (sc.value, sc.status != "unparsed"))
     name = scorer_for(sample)
-    if name == "math_answer" and ("precision" in sample.metadata or "tolerance" in sample.metadata):
+    if name == "math_answer" and any(k in sample.metadata for k in RULE_KEYS) and _plain_numbers(sample.target):
         return numeric(sample, output)
     if not _available(name):
         return numeric(sample, output) if name == "math_answer" else grade(sample, output, GraderSpec("exact"))
     score = grade(sample, output, GraderSpec(name, dict(options.get(name) or {})))
     return replace(score, details={**score.details, "scorer": name})
+
+
+def _without(meta: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if k != key}
 
 
 def _available(name: str) -> bool:
@@ -57,6 +81,14 @@ def _available(name: str) -> bool:
 
 def extract_final(output: str) -> str | None:
     """The final answer's text: the last ``\\boxed{}``, else "the answer is …", else the last number."""
+    try:
+        from evalkit.grading.extract import extract_final_answer
+    except ImportError:  # an older grading room: the small extractor below
+        pass
+    else:
+        found = extract_final_answer(output)
+        if found is not None:
+            return found
     boxes = _BOXED.findall(output)
     if boxes:
         return boxes[-1].strip()
@@ -83,13 +115,19 @@ def to_number(text: str) -> float | None:
 
 
 def numeric(sample: Sample, output: str, **_: Any) -> Score:
-    """Numeric comparison: exact, to ``metadata["precision"]`` decimals, or within a relative tolerance."""
+    """Numeric comparison: exact, to ``metadata["precision"]`` decimals, or within a tolerance.
+
+    Used for golds that are plain numbers under a benchmark's numeric rule, and as the fallback
+    when no ``math_answer`` scorer is installed.
+    """
     mx = sample.max_points
     found = extract_final(output)
+    golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
+    if found is not None and _plain(found) in {_plain(str(g)) for g in golds}:
+        return Score(1.0, "correct", mx, mx, stage="string", extracted=found, normalized=_plain(found))
     pred = to_number(found) if found is not None else None
     if pred is None:
         return Score(0.0, "unparsed", 0.0, mx, stage="numeric", reason="no number found", extracted=found)
-    golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
     gold_nums = [g for g in (to_number(str(x)) for x in golds) if g is not None]
     if not gold_nums:
         return Score.error(f"sample {sample.id}: target {sample.target!r} is not a number", mx)
@@ -105,4 +143,12 @@ def _close(pred: float, gold: float, meta: dict[str, Any]) -> bool:
     tol = meta.get("tolerance")
     if tol is not None:
         return abs(pred - gold) <= float(tol) * max(abs(gold), 1e-12)
+    abs_tol = meta.get("abs_tolerance")
+    if abs_tol is not None:
+        return abs(pred - gold) <= float(abs_tol) * (1 + 1e-9)
     return abs(pred - gold) <= 1e-9 * max(1.0, abs(gold))
+
+
+def _plain(text: str) -> str:
+    """Text compared as a string: no spaces, no ``$``, no trailing full stop."""
+    return re.sub(r"[\s$]", "", text).rstrip(".。")
