@@ -74,3 +74,22 @@ async def grade_async(sample: Sample, output: str, spec: GraderSpec, judge: Judg
             return Score.error(f"scorer {spec.name!r} needs a judge model (--judge URI)")
         return await fn(sample, output, judge=judge, **spec.options)
     return grade(sample, output, spec)
+
+
+_LAZY = {
+    "math_equal": "evalkit.grading.equivalence",
+    "Verdict": "evalkit.grading.equivalence",
+    "extract_final_answer": "evalkit.grading.extract",
+    "extract_letters": "evalkit.grading.extract",
+    "extract_blanks": "evalkit.grading.extract",
+    "last_capital": "evalkit.grading.extract",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Answer-checking helpers, imported on first use (``from evalkit.grading import math_equal``)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'evalkit.grading' has no attribute {name!r}")
