@@ -205,3 +205,8 @@ def test_odd_input_never_raises() -> None:
 )
 def test_gaokao_style_sets(gold: str, pred: str, expected: bool) -> None:
     assert eq(gold, pred) is expected, (gold, pred)
+
+
+def test_matrix_cells_follow_the_tolerance_policy_one_by_one() -> None:
+    assert eq("\\begin{pmatrix}\\frac13\\\\ \\frac15\\end{pmatrix}", "\\begin{pmatrix}0.33\\\\0.2\\end{pmatrix}")
+    assert not eq("\\begin{pmatrix}\\frac13\\\\ \\frac15\\end{pmatrix}", "\\begin{pmatrix}0.33\\\\0.21\\end{pmatrix}")

@@ -195,3 +195,11 @@ def test_human_missing_or_bad_marks_are_errors(tmp_path) -> None:
     bad.write_text("id,score\nq1,3\n", encoding="utf-8")
     s = grade(S("", points=12), "", GraderSpec("human", {"marks_file": str(bad)}))
     assert s.status == "error" and "points" in s.reason
+
+
+def test_choice_text_instead_of_letter_uses_sample_choices() -> None:
+    sample = Sample("q2", "Capital of France?", "B", choices=("London", "Paris", "Rome"))
+    s = grade(sample, "The answer is Paris.", GraderSpec("choice"))
+    assert (s.status, s.stage, s.extracted) == ("correct", "choice-text", "B")
+    sample = Sample("q3", "Which equals 1/2?", "C", choices=("0.2", "0.25", "0.5"))
+    assert grade(sample, "It is \\boxed{\\frac{1}{2}}", GraderSpec("choice")).status == "correct"

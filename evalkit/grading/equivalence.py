@@ -534,8 +534,15 @@ def values_equal(g: Any, p: Any, gnode: Node, pnode: Node, ctx: Ctx) -> bool:
             return False
         if len(g) != len(p) or any(len(r) != len(q) for r, q in zip(g, p, strict=True)):
             return False
-        return all(_close_exact(x, y) or _approx_ok(x, y, gnode, pnode, ctx)
-                   for r, q in zip(g, p, strict=True) for x, y in zip(r, q, strict=True))
+        gc = gnode[1] if gnode[0] == "matrix" else None
+        pc = pnode[1] if pnode[0] == "matrix" else None
+        for i, (r, q) in enumerate(zip(g, p, strict=True)):
+            for j, (x, y) in enumerate(zip(r, q, strict=True)):
+                gn = gc[i][j] if gc is not None else gnode
+                pn = pc[i][j] if pc is not None else pnode
+                if not (_close_exact(x, y) or _approx_ok(x, y, gn, pn, ctx)):
+                    return False
+        return True
     if _close_exact(g, p):
         return True
     return _approx_ok(g, p, gnode, pnode, ctx)

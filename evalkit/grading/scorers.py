@@ -106,6 +106,7 @@ def regex(sample: Sample, output: str, *, pattern: str | None = None, group: int
 # choice / multi_select
 # ----------------------------------------------------------------------------------------
 def _gold_letters(target: Any) -> list[str]:
+    """``"C"``, ``["A", "C"]``, ``"AC"`` or ``"(C)"`` as sorted letters."""
     if isinstance(target, list | tuple):
         items = [str(x) for x in target]
     else:
@@ -136,13 +137,29 @@ def choice(sample: Sample, output: str, *, extract: str = "default", **_: Any) -
         letters = _read_letters(output or "", False, extract)
     except ValueError as exc:
         return Score.error(str(exc), mx)
+    stage = "letter"
+    if not letters and sample.choices and extract == "default":
+        letters = _letter_from_choice_text(output or "", sample.choices)
+        stage = "choice-text"
     if not letters:
         return _unparsed(mx, "letter", "no option letter found")
     if len(letters) > 1:
         return _score(False, mx, "letter", "".join(letters), letters,
                       "several letters given for a single-choice question")
     ok = letters[0] == gold[0]
-    return _score(ok, mx, "letter", letters[0], letters[0], f"chose {letters[0]}, answer {gold[0]}")
+    return _score(ok, mx, stage, letters[0], letters[0], f"chose {letters[0]}, answer {gold[0]}")
+
+
+def _letter_from_choice_text(output: str, choices: tuple[str, ...]) -> list[str] | None:
+    """A response that states an option's text instead of its letter ("The answer is Paris")."""
+    final = extract_final_answer(output)
+    if not final:
+        return None
+    norm = _norm_text(final, False, False).strip(" .。")
+    hits = [chr(ord("A") + i) for i, c in enumerate(choices) if _norm_text(str(c), False, False).strip(" .。") == norm]
+    if len(hits) != 1:
+        hits = [chr(ord("A") + i) for i, c in enumerate(choices) if math_equal(str(c), final).equal]
+    return hits if len(hits) == 1 else None
 
 
 MULTI_RULES = ("gaokao-2024", "gaokao-legacy", "all-or-nothing")
