@@ -51,6 +51,7 @@ class ImageProfile:
     max_bytes: int | None = 5 * 1024 * 1024
     format: str = "PNG"  # PNG or JPEG
     jpeg_quality: int = 90
+    png_compress_level: int = 3  # zlib level for re-encoded PNGs: 3 is ~35% faster than 6, a little larger
 
     @cached_property
     def key(self) -> str:
@@ -299,7 +300,7 @@ def _encode(raw: bytes, sha: str, profile: ImageProfile, name: str) -> tuple[Enc
         if fmt == "JPEG":
             out.save(buf, format=fmt, quality=profile.jpeg_quality)
         else:
-            out.save(buf, format=fmt)
+            out.save(buf, format=fmt, compress_level=profile.png_compress_level)
         data = buf.getvalue()
         if not profile.max_bytes or len(data) <= profile.max_bytes or min(size) <= 16:
             return EncodedImage(mime, base64.b64encode(data).decode(), sha, size[0], size[1]), False
