@@ -290,3 +290,25 @@ def test_silently_closed_keep_alive_connections_are_reopened_not_failed() -> Non
         got = asyncio.run(sequential_then_parallel())
         assert all(r.ok for r in got), [r.error for r in got if not r.ok]
         assert srv.requests == 20 and srv.connections == 20
+
+
+def test_https_endpoint_with_a_trusted_or_untrusted_certificate(tmp_path: Path) -> None:
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    with ModelServer("secure", ssl_context=ctx) as srv:
+        assert srv.url.startswith("https://")
+        trusted = ask(make_adapter("openai:m", {"base_url": srv.url, "ca_file": str(cert)}))
+        untrusted = ask(make_adapter("openai:m", {"base_url": srv.url}))
+        unverified = ask(make_adapter("openai:m", {"base_url": srv.url, "verify": "false"}))
+    assert trusted.ok and trusted.text == "secure" and unverified.ok
+    assert untrusted.error and "certificate verify failed" in untrusted.error and not untrusted.retryable

@@ -23,7 +23,14 @@ _STREAM_LIMIT = 1 << 20  # longest header block or chunk-size line we accept
 
 
 class TransportError(Exception):
-    """The exchange failed before a complete response arrived (refused, reset, closed, bad framing)."""
+    """The exchange failed before a complete response arrived (refused, reset, closed, bad framing).
+
+    ``retryable`` is False for failures that trying again cannot fix (an untrusted TLS certificate).
+    """
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass(slots=True)
@@ -81,6 +88,7 @@ class HTTPClient:
         *,
         connect_timeout: float = 30.0,
         max_idle: int = 1024,
+        ssl_context: Any = None,
     ) -> None:
         self.scheme, self.host, self.port, self.prefix = split_url(base_url)
         default_port = 443 if self.scheme == "https" else 80
@@ -90,7 +98,7 @@ class HTTPClient:
         self.connect_timeout = connect_timeout
         self.max_idle = max_idle
         self._idle: list[_Conn] = []
-        self._ssl: Any = None
+        self._ssl: Any = ssl_context  # for https: None means the system's trusted CAs, verified
         self.opened = 0  # connections opened so far (for tests and benchmarks)
 
     async def post(self, path: str, body: bytes, content_type: str = "application/json") -> HTTPResponse:
@@ -162,7 +170,9 @@ class HTTPClient:
                 f"could not connect to {self.host}:{self.port} within {self.connect_timeout:g} s"
             ) from None
         except OSError as exc:
-            raise TransportError(f"could not connect to {self.host}:{self.port}: {_describe(exc)}") from None
+            untrusted = type(exc).__name__ == "SSLCertVerificationError"
+            raise TransportError(f"could not connect to {self.host}:{self.port}: {_describe(exc)}",
+                                 retryable=not untrusted) from None
         self.opened += 1
         return _Conn(reader, writer)
 

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from evalkit.adapters.base import Adapter, AdapterError
@@ -39,6 +40,8 @@ COMMON_OPTIONS: dict[str, str] = {
     "image_max_bytes": "largest encoded image in bytes (default 5 MiB)",
     "image_format": "re-encoding format for resized images: PNG (default) or JPEG",
     "extra_body": "JSON object merged into every request body (engine-specific fields)",
+    "ca_file": "PEM file of certificate authorities to trust for an https endpoint (default: the system's)",
+    "verify": "verify the https endpoint's certificate (default true; false only for testing)",
 }
 
 
@@ -157,6 +160,10 @@ class RemoteAdapter(Adapter):
         self.max_concurrency = max(1, opt_number(options, "max_concurrency", 256))
         self.adaptive = opt_bool(options, "adaptive", True)
         self.extra_body = opt_json(options, "extra_body")
+        self.verify = opt_bool(options, "verify", True)
+        self.ca_file = options.get("ca_file") or None
+        if self.ca_file and not Path(self.ca_file).is_file():
+            raise AdapterError(f"-M ca_file={self.ca_file}: no such file")
         self.image_profile = self._image_profile(options)
         self._key = self._api_key(options)
         self._client: HTTPClient | None = None
@@ -187,6 +194,17 @@ class RemoteAdapter(Adapter):
         limits = {name: opt_number(options, name, default) for name, default in self.image_defaults.items()}
         return ImageProfile(max_side=limits["image_max_side"], max_pixels=limits["image_max_pixels"],
                             max_bytes=limits["image_max_bytes"], format=fmt)
+
+    def _ssl_context(self) -> Any:
+        if not self.base_url.startswith("https:"):
+            return None
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}
@@ -236,7 +254,7 @@ class RemoteAdapter(Adapter):
     def _http(self) -> HTTPClient:
         if self._client is None:
             headers = {"Accept": "application/json", "User-Agent": "evalkit", **self.auth_headers(self._key)}
-            self._client = HTTPClient(self.base_url, headers)
+            self._client = HTTPClient(self.base_url, headers, ssl_context=self._ssl_context())
         return self._client
 
     async def _send(self, path: str, body: bytes, meta: dict[str, Any]) -> Response:
@@ -258,7 +276,7 @@ class RemoteAdapter(Adapter):
                             latency_s=time.perf_counter() - start, retryable=True, meta=meta)
         except TransportError as exc:
             return Response(error=f"{self.base_url}: {exc}", latency_s=time.perf_counter() - start,
-                            retryable=True, meta=meta)
+                            retryable=exc.retryable, meta=meta)
         except asyncio.CancelledError:  # the runner's own timeout: count it as pressure
             if limiter is not None:
                 limiter.on_overload()

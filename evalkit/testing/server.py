@@ -82,6 +82,7 @@ class ModelServer:
         idle_s: float | None = None,
         hang_s: float = 3600.0,
         keep_alive: bool = True,
+        ssl_context: Any = None,
         port: int = 0,
     ) -> None:
         self.answer = answer
@@ -94,6 +95,7 @@ class ModelServer:
         self.hang_s = hang_s
         self.keep_alive = keep_alive  # False: close every connection after one answer, without saying so
         self.port = port
+        self.ssl_context = ssl_context  # an ssl.SSLContext with a certificate: serve https
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -113,7 +115,7 @@ class ModelServer:
     @property
     def url(self) -> str:
         """The OpenAI-style base URL, e.g. ``http://127.0.0.1:41234/v1``."""
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}/v1"
 
     def stats(self) -> dict[str, Any]:
         return {"requests": self.requests, "max_in_flight": self.max_in_flight, "in_flight": self.in_flight,
@@ -152,7 +154,8 @@ class ModelServer:
         """Serve until stopped, ``lifetime_s`` passes, or ``idle_s`` passes without a request."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._connection, "127.0.0.1", self.port, backlog=1024)
+        server = await asyncio.start_server(self._connection, "127.0.0.1", self.port, backlog=1024,
+                                            ssl=self.ssl_context)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         if on_ready:
