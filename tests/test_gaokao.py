@@ -115,6 +115,7 @@ def test_answer_grader_uses_math_equivalence_not_spelling(samples: dict) -> None
 def test_answer_grader_needs_the_named_quantity_not_a_stray_number(samples: dict) -> None:
     s = samples[18]
     assert answer_mark(s, "计算得 4 和 3，直线为 1").points == 0
+    assert answer_mark(s, "$a^2=1=2=3=4$，$b^2=1$ 或 $b^2=2$").points == 0  # guessing earns nothing
     assert answer_mark(s, r"$m^2=1$，所以 $l:x-y-1=0$ 或 $x+y-1=0$").points == 4
 
 
@@ -220,3 +221,15 @@ def test_paper_metric_sections_questions_and_elective_best_of_two() -> None:
     counted = {q["number"]: q["counted"] for q in m["questions"]}
     assert counted[22] is False and counted[23] is True
     assert m["paper"] == "2015-新课标I" and m["years"]["2015"]["single"] == 1.0
+
+
+def test_answer_grader_reads_other_notations(samples: dict) -> None:
+    text = r"""(1) 由题意 e=c/a=1/2，故 $a^2=4$，$b^2=3$，椭圆 C: 3x^2+4y^2=12。
+(2) 设 l: x=my+1，联立得 (3m^2+4)y^2+6my-9=0，
+\[ y_1+y_2=\frac{-6m}{3m^2+4},\quad y_1 y_2=\frac{-9}{3m^2+4} \]
+\begin{aligned} |AB| &= \sqrt{1+m^2}\,|y_1-y_2| \\ &= \frac{12(1+m^2)}{4+3m^2} \end{aligned}
+解得 m^2=1，所以 l 为 x-y-1=0 或 x+y-1=0。"""
+    mark = answer_mark(samples[18], text)
+    assert mark.points == 17, mark.steps
+    wrong = text.replace("m^2=1", "m^2=2").replace("x-y-1=0 或 x+y-1=0", "y=\\sqrt{2}(x-1)")
+    assert answer_mark(samples[18], wrong).points == 13

@@ -313,9 +313,33 @@ def _split_top(text: str, seps: str) -> list[str]:
 def _chain(statement: str) -> tuple[list[str], list[str]]:
     """``a = b < c`` → (["a", "b", "c"], ["=", "<"]), each element normalised and trimmed of prose."""
     parts = _REL_SPLIT.split(normalize(statement))
-    elems = [_LABEL.sub("", _CJK_EDGE.sub("", p)) for p in parts[0::2]]
+    elems = parts[0::2]
+    elems[0] = _CJK_RUN.split(elems[0])[-1]  # "(1)由题意e" → "e": prose before the math
+    elems[-1] = _CJK_RUN.split(elems[-1])[0]  # "2^n为通项" → "2^n": prose after it
+    elems = [_LABEL.sub("", _CJK_EDGE.sub("", _PART.sub("", p))) for p in elems]
     rels = [r.strip() for r in parts[1::2]]
     return elems, rels
+
+
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+_PART = re.compile(r"^\s*[(（](?:\d|I{1,3}|IV|ⅰ|ⅱ|ⅲ|Ⅰ|Ⅱ|Ⅲ)[)）]\s*")
+
+
+_BREAKS = re.compile(r"\\\\|\\(?:Rightarrow|Longrightarrow|therefore|because|quad|qquad|text\{[^{}]*\}|begin\{[a-z*]*\}|end\{[a-z*]*\})")
+
+
+_THIN = re.compile(r"\\[,;:!]")
+
+
+def _continued(lines: list[str]) -> list[str]:
+    """Aligned lines that start with a relation (``&= …``) continue the line above."""
+    out: list[str] = []
+    for line in lines:
+        if out and re.match(r"\s*(?:=|<|>|\\le|\\ge|≤|≥)", line):
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
 
 
 def statements(output: str) -> list[tuple[list[str], list[str]]]:
@@ -323,6 +347,7 @@ def statements(output: str) -> list[tuple[list[str], list[str]]]:
     spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN.finditer(output)]
     plain = _MATH_SPAN.sub("\n", output)
     chunks = spans + re.split(r"[\n。；;]|或|且|即|所以|因此|故|则|得", plain)
+    chunks = [piece for c in chunks for piece in _continued(_BREAKS.split(_THIN.sub("", c.replace("&", ""))))]
     out = []
     for chunk in chunks:
         chunk = chunk.replace("\\langle", "⟨").replace("\\rangle", "⟩").replace("，", ",").replace("或", ",")
@@ -355,6 +380,17 @@ def _key(result: str) -> tuple[str, str, str] | None:
     return elems[0], rels[0] if len(set(rels)) == 1 else next(r for r in rels if r != "="), elems[-1]
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _contradicts(elems: Sequence[str], rels: Sequence[str]) -> bool:
+    """``a^2=1=2=3=4`` equates different numbers: a guess list, not a statement (it earns nothing)."""
+    if set(rels) != {"="}:
+        return False
+    values = {float(e) for e in elems if _NUMBER.fullmatch(e)}
+    return len(values) > 1
+
+
 def found(result: str, chains: Sequence[tuple[list[str], list[str]]]) -> bool:
     """Whether a response's chains state the key ``lhs REL rhs`` (rhs up to bounded math equivalence)."""
     key = _key(result)
@@ -362,6 +398,8 @@ def found(result: str, chains: Sequence[tuple[list[str], list[str]]]) -> bool:
         return False
     lhs, rel, rhs = key
     for elems, rels in chains:
+        if _contradicts(elems, rels):
+            continue
         for i, e in enumerate(elems):
             if e != lhs:
                 continue
@@ -372,6 +410,31 @@ def found(result: str, chains: Sequence[tuple[list[str], list[str]]]) -> bool:
                 want = rel if j > i else _FLIP[rel]
                 if _rels_imply(between, want) and equivalent(elems[j], rhs):
                     return True
+    return rel == "=" and _curve_found(lhs, rhs, chains)
+
+
+_VARS = re.compile(r"(?<![\\A-Za-z])[A-Za-z](?:_\{?\w+\}?)?(?![A-Za-z])")
+_NAMED = re.compile(r"[A-Za-z]_\{?\w+\}?|[A-Za-z]'*\(.*\)|\|.*\|")  # a_n, f(x), f'(x), |AB|
+
+
+def _variables(expr: str) -> set[str]:
+    return set(_VARS.findall(re.sub(r"\\[A-Za-z]+", " ", expr)))
+
+
+def _curve_found(lhs: str, rhs: str, chains: Sequence[tuple[list[str], list[str]]]) -> bool:
+    """An equation in two or more variables (a line, a curve) stated in another but equivalent form.
+
+    Only equations over exactly the key's variables are compared (``3x^2+4y^2=12`` for
+    ``\\frac{x^2}{4}+\\frac{y^2}{3}=1``); a named quantity (``a_n=2^n``) must be named as in the key.
+    """
+    names = _variables(lhs) | _variables(rhs)
+    if len(names) < 2 or _NAMED.fullmatch(lhs):
+        return False
+    key = f"{lhs}={rhs}"
+    for elems, rels in chains:
+        if rels == ["="] and _variables(elems[0]) | _variables(elems[1]) == names and equivalent(
+                f"{elems[0]}={elems[1]}", key):
+            return True
     return False
 
 
