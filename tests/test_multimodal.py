@@ -131,3 +131,16 @@ def test_real_gaokao_mm_has_80_questions_and_142_figures(tmp_path: Path) -> None
     assert all(Path(im.path or "").is_file() for im in figures)
     out = run_sync(task, make_adapter("reference"), RunConfig(output=tmp_path / "ref", progress=False))
     assert out.summary["metrics"]["accuracy"] == 1.0
+
+
+def test_official_extraction_rule_is_one_option_away(tmp_path: Path) -> None:
+    from evalkit.grading import grade
+
+    root = write_gaokao_mm(tmp_path / "GAOKAO-MM", 2)
+    second = get_task("gaokao-mm", data=str(root)).samples[1]  # the answer is B
+    reply = "选项 A 不对，故选B。A 是常见的错误答案"
+    assert grade(second, reply, get_task("gaokao-mm", data=str(root)).grader).status == "correct"
+    official = get_task("gaokao-mm", data=str(root), options={"extract": "last_capital"})
+    assert grade(second, reply, official.grader).status == "wrong"  # the script reads the last capital letter
+    with pytest.raises(ValueError, match=r"-T extract=first: expected default or last_capital"):
+        get_task("gaokao-mm", data=str(root), options={"extract": "first"})

@@ -190,6 +190,9 @@ def test_cmmmu_question_types(tmp_path: Path) -> None:
     assert (judge.choices, judge.target) == (("正确", "错误"), "A")
     assert (fill.target, fill.metadata["type"]) == ("3", "open")
     assert len(single.images) == 1 and not multi.images
+    assert task.render(single)[0].content[0] == single.images[0]  # the <img=...> tag became <image 1>
+    assert grade(multi, "故选A", task.grader).status == "wrong"  # CMMMU gives no partial credit
+    assert grade(multi, "故选AC", task.grader).status == "correct"
 
 
 def test_olympiadbench_gaokao_subsets(tmp_path: Path) -> None:

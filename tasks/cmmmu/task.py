@@ -16,4 +16,5 @@ from evalkit.tasks.mm import hub_task
 @task("cmmmu")
 def make(**options: Any) -> Task:
     return hub_task("cmmmu", "cmmmu", "m-a-p/CMMMU", "val",
-                    "CMMMU val: Chinese college-level multimodal questions (选择/判断/填空).", options)
+                    "CMMMU val: Chinese college-level multimodal questions (选择/判断/填空).", options,
+                    grader_options={"multi_select": {"rule": "all-or-nothing"}})

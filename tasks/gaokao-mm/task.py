@@ -3,7 +3,8 @@
 ``evalkit run --task gaokao-mm --data PATH/TO/GAOKAO-MM --model M`` (``-T subjects=Math`` to pick
 subjects). The prompt is the benchmark's own prefix from ``Bench/MCQ_prompt.json``; the figures
 follow the question text in the order the item lists them. Grading: ``choice`` (single answer) or
-``multi_select`` (several letters), points from each item's ``score``.
+``multi_select`` (several letters), points from each item's ``score``; ``-T extract=last_capital``
+reads the answer as the benchmark's own script does.
 """
 
 from __future__ import annotations
@@ -13,12 +14,22 @@ from typing import Any
 
 import evalkit.tasks.mm  # noqa: F401  (registers the by_type scorer)
 from evalkit.grading import GraderSpec
-from evalkit.tasks import DatasetSpec, Task, task
+from evalkit.tasks import DatasetSpec, Task, TaskError, task
 
 TEMPLATE = (
     "{{ metadata.prompt }}{{ question }}\n"
     "{% for i in range(sample.images | length) %}<image {{ i + 1 }}>{% endfor %}"
 )
+
+
+def _grader_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``-T extract=last_capital`` reads the answer as GAOKAO-MM's script does (the last capital A-D)."""
+    extract = options.get("extract")
+    if not extract:
+        return {}
+    if extract not in ("default", "last_capital"):
+        raise TaskError(f"-T extract={extract}: expected default or last_capital")
+    return {"choice": {"extract": extract}, "multi_select": {"extract": extract}}
 
 
 @task("gaokao-mm")
@@ -32,7 +43,7 @@ def make(**options: Any) -> Task:
         version="1",
         dataset=DatasetSpec(format="gaokao-mm", path=path, options=spec_options),
         template=TEMPLATE,
-        grader=GraderSpec("by_type"),
+        grader=GraderSpec("by_type", _grader_options(options)),
         metrics=["accuracy", "points"],
         modality="image",
         source=f"{__file__}:make",

@@ -25,7 +25,7 @@ SPEC_OPTIONS = ("subjects", "subsets", "all")
 
 
 def hub_task(name: str, fmt: str, hf: str, split: str, description: str, options: dict[str, Any],
-             *, version: str = "1", template: str = TEMPLATE) -> Task:
+             *, version: str = "1", template: str = TEMPLATE, grader_options: dict[str, Any] | None = None) -> Task:
     """A benchmark task over a hub dataset; ``--data PATH`` reads a local copy of the same layout.
 
     ``-T split=...`` and ``-T hf=...`` override the split and the hub id; ``subjects``/``subsets``/``all``
@@ -41,5 +41,5 @@ def hub_task(name: str, fmt: str, hf: str, split: str, description: str, options
         options={k: v for k, v in options.items() if k in SPEC_OPTIONS},
     )
     return Task(name=name, description=description, version=version, dataset=spec, template=template,
-                grader=GraderSpec("by_type"), metrics=["accuracy"], modality="image",
+                grader=GraderSpec("by_type", dict(grader_options or {})), metrics=["accuracy"], modality="image",
                 source=f"evalkit.tasks.mm:{fmt}", options=dict(options))
