@@ -260,6 +260,10 @@ def print_score_card(summary: dict[str, Any], console: Any) -> None:
     for name, s in m["sections"].items():
         sec.add_row(SECTION_NAMES.get(name, name), f"{s['points']:g}", f"{s['max_points']:g}", f"{s.get('rate', 0.0):.1%}")
     console.print(sec)
+    pending = m.get("pending") or {}
+    if pending.get("n"):
+        console.print(f"{pending['n']} items ({pending['max_points']:g} points) await marks and are not in the total: "
+                      "mark them with a judge (--judge) or teachers (evalkit grade export)")
     if len(papers) <= 1:
         _question_table(m["questions"], console)
     else:

@@ -233,3 +233,11 @@ def test_answer_grader_reads_other_notations(samples: dict) -> None:
     assert mark.points == 17, mark.steps
     wrong = text.replace("m^2=1", "m^2=2").replace("x-y-1=0 或 x+y-1=0", "y=\\sqrt{2}(x-1)")
     assert answer_mark(samples[18], wrong).points == 13
+
+
+def test_items_awaiting_marks_stay_out_of_the_total() -> None:
+    p = {"paper": "P"}
+    waiting = SampleResult("q17", [], None, "", Score(0.0, "skipped", 0.0, 12.0), metadata={**p, "number": 17,
+                                                                                         "type": "solution"})
+    m = paper_metric([_result("q1", {**p, "number": 1, "type": "single"}, 5, 5), waiting])
+    assert (m["points"], m["max_points"]) == (5, 5) and m["pending"] == {"n": 1, "max_points": 12.0}

@@ -669,12 +669,17 @@ def _counted(results: Sequence[SampleResult]) -> dict[str, bool]:
 
 
 def paper_metric(results: Sequence[SampleResult]) -> dict[str, Any]:
-    """The ``gaokao_paper`` metric: points out of the total, by section, by question, by paper and year."""
+    """The ``gaokao_paper`` metric: points out of the total, by section, by question, by paper and year.
+
+    Items still awaiting marks (status ``skipped``) stay out of the totals and are counted in
+    ``pending``; errors count as zero of their points (and are shown in the run's counts).
+    """
     counted = _counted(results)
     total, sections = _blank(), defaultdict(_blank)
     papers: dict[str, dict[str, Any]] = {}
     years: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(_blank))
     questions, arbitration = [], []
+    pending = {"n": 0, "max_points": 0.0}
     ordered = sorted(results, key=lambda r: (str(r.metadata.get("paper", "")), _num(r.metadata.get("number")), r.id))
     for r in ordered:
         meta, s = r.metadata, r.score
@@ -686,6 +691,10 @@ def paper_metric(results: Sequence[SampleResult]) -> dict[str, Any]:
         if s.details.get("arbitration"):
             arbitration.append(r.id)
         if not counted[r.id]:
+            continue
+        if s.status == "skipped":  # awaiting marks (or not asked): left out of the totals, listed apart
+            pending["n"] += 1
+            pending["max_points"] += s.max_points
             continue
         _add(total, s.points, s.max_points)
         _add(sections[section], s.points, s.max_points)
@@ -704,6 +713,7 @@ def paper_metric(results: Sequence[SampleResult]) -> dict[str, Any]:
                        "sections": {k: _rate(e["sections"][k]) for k in _section_order(e["sections"])}}
                    for p, e in papers.items()},
         "arbitration": arbitration,
+        "pending": pending,
     }
     if len(papers) == 1:
         out["paper"] = next(iter(papers))
