@@ -289,13 +289,14 @@ class RemoteAdapter(Adapter):
 
     def _outcome(self, resp: HTTPResponse, latency: float, meta: dict[str, Any]) -> Response:
         status = resp.status
-        if status == 200:
+        if 200 <= status < 300:
             try:
                 payload = json.loads(resp.body)
             except ValueError:
                 snippet = resp.body[:60].decode("utf-8", "replace")
-                return Response(error=f"malformed JSON from {self.base_url} (starts {snippet!r})",
-                                latency_s=latency, retryable=True, meta=meta)
+                hint = "; evalkit does not stream: drop 'stream' from the body" if snippet.startswith("data:") else ""
+                return Response(error=f"malformed JSON from {self.base_url} (starts {snippet!r}){hint}",
+                                latency_s=latency, retryable=not hint, meta=meta)
             try:
                 answer = self.parse_answer(payload)
             except (ResponseShapeError, KeyError, IndexError, TypeError, AttributeError) as exc:
