@@ -101,7 +101,7 @@ def clean_latex(text: str) -> str:
         if k in s:
             s = s.replace(k, v)
     s = _SPACING.sub(" ", s)
-    s = _QUAD.sub(" , ", s) if False else _QUAD.sub("  ", s)
+    s = _QUAD.sub("  ", s)
     s = _FRAC.sub(r"\\frac", s)
     s = s.replace("\\lt", "<").replace("\\gt", ">")
     s = re.sub(r"\\(?:leqslant|leq|le)(?![A-Za-z])", r" \\le ", s)
@@ -437,7 +437,6 @@ def _expr_or_text(s: str) -> tuple:
 # ----------------------------------------------------------------------------------------
 # comparison
 # ----------------------------------------------------------------------------------------
-_POINTS: list[dict[str, Fraction]] = []
 _PRIMES = [Fraction(p, q) for p, q in ((23, 13), (31, 17), (47, 19), (53, 29), (61, 23), (37, 11), (59, 31),
                                         (71, 37), (41, 23), (67, 29), (79, 43), (83, 41))]
 

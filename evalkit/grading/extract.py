@@ -173,7 +173,7 @@ def extract_final_answer(text: str) -> str | None:
         ans = _from_cue_text(seg)
         if ans:
             cue_pos, cue_answer = m.start(), ans
-    if box is not None and (cue_answer is None or box[0] >= cue_pos or _box_inside_cue(text, cue_pos, box[0])):
+    if box is not None and (cue_answer is None or box[0] >= cue_pos):
         return box[1]
     if cue_answer is not None:
         return cue_answer
@@ -261,10 +261,6 @@ def is_bare_answer(text: str) -> bool:
     plain = re.sub(r"\\(?:begin|end)\{[a-z*]*\}|\\text\{[^{}]*\}|\\[A-Za-z]+", " ", text)
     words = [w for w in re.findall(r"[A-Za-z]{2,}", plain) if w not in _MATH_WORDS]
     return len(words) <= 1
-
-
-def _box_inside_cue(text: str, cue_pos: int, box_pos: int) -> bool:
-    return 0 <= cue_pos <= box_pos
 
 
 # ----------------------------------------------------------------------------------------
