@@ -157,3 +157,13 @@ def test_errors_are_one_sentence_on_the_sample(tmp_path: Path, text_model: Path,
     assert bad[0].error and "dot.png" in bad[0].error and bad[1].ok
     text_only = ask_all(make_adapter(f"hf:{text_model}"), [user(Image(png), Text("w1"))])[0]
     assert text_only.error and "text-only" in text_only.error
+
+
+def test_device_map_loads_or_says_what_is_missing(text_model: Path) -> None:
+    got = ask_all(make_adapter(f"hf:{text_model}", {"device_map": "auto"}), [user(Text("w1"))])[0]
+    try:
+        import accelerate  # noqa: F401
+    except ImportError:
+        assert got.error and "accelerate" in got.error and not got.retryable
+    else:
+        assert got.ok

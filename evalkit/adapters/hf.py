@@ -38,6 +38,7 @@ class HFAdapter(Adapter):
     description = "A local transformers model (text or vision-language), batched: hf:PATH_OR_HUB_ID; needs evalkit[hf]."
     options_doc = {
         "device": "auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps",
+        "device_map": "spread a large model over several GPUs: auto, balanced, sequential (needs accelerate)",
         "dtype": "auto (default: bfloat16 on a GPU that supports it, float32 otherwise), float32, float16, bfloat16",
         "batch_size": "most requests generated together (default 8)",
         "batch_wait_ms": "how long a batch waits to fill up (default 5)",
@@ -51,6 +52,7 @@ class HFAdapter(Adapter):
             raise AdapterError("--model hf:PATH_OR_ID: name a model folder or hub id after the colon")
         self.device_option = str(options.get("device", "auto"))
         self.dtype_option = str(options.get("dtype", "auto"))
+        self.device_map = options.get("device_map") or None
         if self.dtype_option not in DTYPES:
             raise AdapterError(f"-M dtype={self.dtype_option}: expected one of {', '.join(DTYPES)}")
         self.batch_size = max(1, opt_number(options, "batch_size", 8))
@@ -103,8 +105,12 @@ class HFAdapter(Adapter):
         else:
             self._tokenizer = tf.AutoTokenizer.from_pretrained(self.target, **kwargs)
             model_cls = tf.AutoModelForCausalLM
-        model = model_cls.from_pretrained(self.target, dtype=dtype, **kwargs)
-        self._model = model.to(self.device).eval()
+        if self.device_map:
+            model = model_cls.from_pretrained(self.target, dtype=dtype, device_map=self.device_map, **kwargs)
+            self.device = str(model.device)  # inputs go where the first layers are
+        else:
+            model = model_cls.from_pretrained(self.target, dtype=dtype, **kwargs).to(self.device)
+        self._model = model.eval()
         tok = self._tokenizer
         tok.padding_side = "left"  # decoder-only batches generate from a common right edge
         if tok.pad_token is None:
