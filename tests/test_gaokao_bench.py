@@ -110,9 +110,10 @@ def test_reproduction_script_prints_every_published_figure() -> None:
 @pytest.mark.parametrize(("published", "blanks"), [
     ("4 .\n", ["4"]),
     ("0. 98.\n", ["0.98"]),
-    ("$\\frac{9 \\pi}{2}$.\n", ["$\\frac{9 \\pi}{2}$"]),
+    ("$\\frac{9 \\pi}{2}$.\n", ["\\frac{9 \\pi}{2}"]),
     ("$\\frac{3}{10} \\# \\# 0.3$\n", ["\\frac{3}{10}"]),
-    ("(1). $-\\frac{1}{2} ; \\quad$ (2). $\\ln 2$.\n", ["$-\\frac{1}{2}$", "$\\ln 2$"]),
+    ("(1). $-\\frac{1}{2} ; \\quad$ (2). $\\ln 2$.\n", ["-\\frac{1}{2}", "\\ln 2"]),
+    ("$x=1$ 或 $x=2$\n", ["$x=1$ 或 $x=2$"]),
     ("(1)(2)(3)(5)\n", ["(1)(2)(3)(5)"]),
     ("2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)\n", ["2"]),
 ])

@@ -464,8 +464,8 @@ def _clean_blank(text: str) -> str:
     t = re.sub(r"\s*[（(][^()（）]*(?:皆可|均可|即可|不唯一)[^()（）]*[)）]\s*$", "", t)  # "2 (满足 … 皆可)"
     t = re.sub(r"(\d)\.\s+(\d)", r"\1.\2", t)
     t = re.sub(r"(?:\\quad|[;；\s])+\$$", "$", t).strip()
-    if t.count("$") % 2:
-        t = t.strip("$").strip()
+    if t.count("$") % 2 or (t.startswith("$") and t.endswith("$") and t.count("$") == 2):
+        t = t.strip("$").strip()  # "$14 \\pi$" → "14 \\pi": a blank is math, without delimiters
     return t
 
 
