@@ -63,6 +63,9 @@ def test_boxed_all_skips_nested_boxes() -> None:
         ("B. Because the other three are false.", ["B"]),
         ("I think the correct choice is C; A and B contradict the data.", ["C"]),
         ("所以选 BD", ["B", "D"]),
+        ("【解析】由a>0可知……【答案】B<eoa>", ["B"]),
+        ("A项：错误；B项：正确；C项：错误；D项：正确。所以答案为BD", ["B", "D"]),
+        ("因此，答案是$\\boxed{\\text{B}}$", ["B"]),
     ],
 )
 def test_letters(text: str, letters: list[str]) -> None:
@@ -90,6 +93,9 @@ def test_last_capital_rule() -> None:
         ("The answer is 2; 7; 9", 3, ["2", "7", "9"]),
         ("The answer is $x=1$, $y=2$.", 2, ["x=1", "y=2"]),
         ("答案是 8", 1, ["8"]),
+        ("答案：(1) 5 (2) 7", 2, ["5", "7"]),
+        ("答案：①$x>1$；②$3$", 2, ["$x>1$", "$3$"]),
+        ("第(1)问答案为2，第(2)问答案为$\\sqrt{3}$", 2, ["2", "$\\sqrt{3}$"]),
     ],
 )
 def test_blanks(text: str, n: int, blanks: list[str]) -> None:

@@ -275,7 +275,7 @@ _LETTER_CUE = re.compile(
     re.IGNORECASE,
 )
 _LETTER_RUN = re.compile(
-    r"^(?:\*\*|\$|\\boxed\{|\\text\{|\\mathrm\{|\\textbf\{|option\s+|选项|\(|（|\[|\s)*"
+    r"^(?:\*\*|\$|\\boxed\{|\\text\{|\\mathrm\{|\\textbf\{|option\s+|选项|\(|（|\[|】|\s)*"
     r"([A-G](?:\s*(?:[、,，和与及]|and|&|\\text\{\s*and\s*\})?\s*[A-G](?![a-z]))*)(?![A-Za-z])"
 )
 
@@ -384,8 +384,10 @@ def extract_blanks(text: str, n: int) -> list[str] | None:
     if text is None or n < 1:
         return None
     t = text
-    # 第一空：...；第二空：...
-    marks = list(re.finditer(r"第\s*([一二三四五六七八九十\d]+)\s*(?:空|问|个空)\s*(?:答案)?\s*[:：为是]?\s*", t))
+    # 第一空：...；第二空：...  or  (1) ... (2) ...  or  ① ... ② ...
+    marks = list(re.finditer(r"第\s*[（(]?\s*([一二三四五六七八九十\d]+)\s*[)）]?\s*(?:空|问|个空)\s*(?:答案)?\s*[:：为是]?\s*", t))
+    if len(marks) < n:
+        marks = list(re.finditer(r"(?:^|(?<=[\s:：,，;；]))[（(]\s*(\d)\s*[)）]\s*[:：]?\s*|[①②③④⑤⑥]\s*[:：]?\s*", t))
     if len(marks) >= n:
         marks = marks[-n:]
         vals = []
