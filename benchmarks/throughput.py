@@ -120,8 +120,13 @@ def bench(latency: float, n: int, concurrency: int, tmp: Path) -> None:
         print(f"latency {latency * 1000:.0f} ms, concurrency {concurrency}, N = {n}")
         print(row("reference", ref, n, ref_stats))
         print(row("evalkit", ev, n, ev_stats))
-        print(f"  evalkit / reference: wall {ev['wall_s'] / ref['wall_s']:.2f}x   cpu {ev['cpu_s'] / ref['cpu_s']:.2f}x"
-              f"   (evalkit graded {summary['counts']}, accuracy {summary['metrics'].get('accuracy')})")
+        ratio = ev["wall_s"] / ref["wall_s"]
+        print(f"  evalkit / reference: wall {ratio:.2f}x   cpu {ev['cpu_s'] / ref['cpu_s']:.2f}x"
+              f"   (evalkit graded {summary['counts']['n']}, errors {summary['counts']['error']},"
+              f" accuracy {summary['metrics'].get('accuracy')})")
+        if latency > 0:
+            print(f"  goals: wall <= 1.5x reference: {'met' if ratio <= 1.5 else 'MISSED'};"
+                  f" peak memory < 150 MB: {'met' if ev['rss_mb'] < 150 else 'MISSED'}")
     finally:
         if server.stdin:
             server.stdin.close()
@@ -136,7 +141,7 @@ def startup(tmp: Path) -> None:
         best = min((measure(evalkit_cmd(task, url, 1, tmp / f"one-{i}")) for i in range(3)),
                    key=lambda m: m["wall_s"])
         print(f"start-up: evalkit run on 1 sample, whole process: {best['wall_s']:.3f} s wall (best of 3), "
-              f"{best['rss_mb']:.1f} MB peak")
+              f"{best['rss_mb']:.1f} MB peak; goal < 0.5 s: {'met' if best['wall_s'] < 0.5 else 'MISSED'}")
     finally:
         if server.stdin:
             server.stdin.close()
