@@ -56,3 +56,32 @@ def summarize(results: Sequence[SampleResult], names: Sequence[str]) -> dict[str
     primary = names[0] if names else "accuracy"
     out["primary"] = primary if primary in out["metrics"] else next(iter(out["metrics"]), primary)
     return out
+
+
+@metrics.register("bootstrap_ci")
+def bootstrap_ci(results: Sequence[SampleResult], n_boot: int = 1000, level: float = 0.95,
+                 seed: int = 0) -> dict[str, Any]:
+    """Percentile bootstrap interval of the mean score (errors count as 0); seeded, so reproducible."""
+    import numpy as np
+
+    values = np.array([r.score.value for r in results], dtype=float)
+    if values.size == 0:
+        return {"accuracy_ci_low": 0.0, "accuracy_ci_high": 0.0, "ci_level": level}
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    chunk = max(1, min(n_boot, 2_000_000 // values.size))
+    for start in range(0, n_boot, chunk):
+        stop = min(n_boot, start + chunk)
+        idx = rng.integers(0, values.size, size=(stop - start, values.size))
+        means[start:stop] = values[idx].mean(axis=1)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return {"accuracy_ci_low": float(low), "accuracy_ci_high": float(high), "ci_level": level}
+
+
+@metrics.register("unparsed_rate")
+def unparsed_rate(results: Sequence[SampleResult]) -> dict[str, Any]:
+    """Share of responses from which no answer could be read (kept apart from wrong answers)."""
+    n = len(results)
+    unparsed = sum(1 for r in results if r.score.status == "unparsed")
+    return {"unparsed_rate": unparsed / n if n else 0.0}
