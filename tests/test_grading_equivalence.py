@@ -210,3 +210,21 @@ def test_gaokao_style_sets(gold: str, pred: str, expected: bool) -> None:
 def test_matrix_cells_follow_the_tolerance_policy_one_by_one() -> None:
     assert eq("\\begin{pmatrix}\\frac13\\\\ \\frac15\\end{pmatrix}", "\\begin{pmatrix}0.33\\\\0.2\\end{pmatrix}")
     assert not eq("\\begin{pmatrix}\\frac13\\\\ \\frac15\\end{pmatrix}", "\\begin{pmatrix}0.33\\\\0.21\\end{pmatrix}")
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("C_6^2", "15", True),  # combinations and arrangements, Chinese notation
+        ("A_5^2", "20", True),
+        ("\\binom{6}{2}", "C_6^2", True),
+        ("2|x|", "|2x|", True),
+        ("a>b", "b<a", True),  # inequalities in several variables
+        ("a>b", "a<b", False),
+        ("x+y\\le 1", "y\\le 1-x", True),
+        ("\\overrightarrow{AB}", "\\vec{AB}", True),
+        ("4", "\\text{4 people}", True),
+    ],
+)
+def test_more_notations(gold: str, pred: str, expected: bool) -> None:
+    assert eq(gold, pred) is expected, (gold, pred)

@@ -171,6 +171,9 @@ def prepare(answer: str) -> Prepared:
         s = tail if is_label(head) and tail else head
     s = re.sub(r"^\\therefore\s*|^\\because\s*", "", s)
     s = _INT_QUALIFIER.sub("", s).strip() or s
+    tw = re.fullmatch(r"\\(?:text|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}", s)
+    if tw and re.match(r"\s*[-+]?\d", tw.group(1)):
+        return prepare(tw.group(1))
     qm = re.fullmatch(r"(['\"`])(.+)\1", s)
     if qm:
         s = qm.group(2).strip()
@@ -977,7 +980,7 @@ def _condition(node: tuple, var: str | None) -> RealSet | None:
     else:
         names = set().union(*(mx.free_symbols(a) for a in nonconst))
         if len(names) != 1:
-            return None
+            return _region(node, sorted(names))
         name = next(iter(names))
 
         def subst(a: Node, t: Any) -> Any:
@@ -997,6 +1000,23 @@ def _condition(node: tuple, var: str | None) -> RealSet | None:
         return True
 
     return member, crit
+
+
+def _region(node: tuple, names: list[str]) -> RealSet | None:
+    """An inequality in several variables, as a membership test on a fixed grid of points."""
+    if len(names) > 4:
+        return None
+    sides, ops = [x[1] for x in node[1]], node[2]
+    grid = [Fraction(k, 3) - 5 for k in range(31)]
+
+    def member(t: Any) -> bool:
+        k = int(t)
+        env = {n: grid[(k * (7 + 5 * j) + 3 * j) % len(grid)] for j, n in enumerate(names)}
+        vals = [_mp(_eval(a, env)) for a in sides]
+        return all({"<": x < y, ">": x > y, "\\le": x <= y, "\\ge": x >= y, "\\ne": x != y}.get(op, False)
+                   for (x, y), op in zip(zip(vals, vals[1:], strict=False), ops, strict=True))
+
+    return member, [Fraction(k) for k in range(40)]
 
 
 def _atomic(a: Node) -> bool:

@@ -72,6 +72,7 @@ _KNOWN_CMDS = (
     FUNCS | GREEK | set(CONSTS) | _IGNORED_CMDS | _TEXT_CMDS
     | {"frac", "dfrac", "tfrac", "cfrac", "sqrt", "cdot", "times", "div", "pm", "mp", "circ", "degree", "sum",
        "prod", "ldots", "cdots", "dots", "infty", "overline", "vec", "hat", "bar", "widehat", "angle", "begin",
+       "overrightarrow", "overleftarrow",
        "end", "lfloor", "rfloor", "lceil", "rceil", "binom", "dbinom", "tbinom", "le", "leq", "ge", "geq", "ne",
        "neq", "lt", "gt", "leqslant", "geqslant", "cup", "cap", "in", "mid", "setminus", "emptyset", "varnothing",
        "approx", "to", "rightarrow", "Rightarrow", "triangle", "perp", "parallel", "prime", "colon", "land",
@@ -163,6 +164,7 @@ class Parser:
                 toks.append((kind, val))
         self.toks = toks
         self.i = 0
+        self.abs_depth = 0
 
     # -- helpers -------------------------------------------------------------------
     def peek(self, off: int = 0) -> tuple[str, str]:
@@ -253,6 +255,10 @@ class Parser:
                 self.i += 3
                 return _degrees(base)
             expo = self.exponent()
+            comb = re.fullmatch(r"([CA])_(\d+)", base[1]) if base[0] == "sym" else None
+            if comb:  # C_n^k and A_n^k: combinations and arrangements
+                n = ("num", Fraction(int(comb.group(2))), None)
+                return ("func", "binom" if comb.group(1) == "C" else "perm", [n, expo])
             node: Node = ("pow", base, expo)
             return self._postfix_ops(node)
         return base
@@ -336,7 +342,7 @@ class Parser:
         if k == "brace" and v == "{":
             return True
         if k == "op" and v == "|":
-            return False
+            return self.abs_depth == 0
         if k == "cmd":
             return v in ("frac", "dfrac", "tfrac", "cfrac", "sqrt", "binom", "dbinom", "tbinom", "begin", "overline",
                          "vec", "hat", "bar", "widehat", "lfloor", "lceil", "angle", "sum", "prod") \
@@ -411,7 +417,11 @@ class Parser:
             self.expect("brace", "}")
             return inner
         if k == "op" and v == "|":
-            inner = self.expr()
+            self.abs_depth += 1
+            try:
+                inner = self.expr()
+            finally:
+                self.abs_depth -= 1
             self.skip_ignored()
             self.expect("op", "|")
             return ("func", "abs", [inner])
@@ -440,9 +450,10 @@ class Parser:
             return ("const", CONSTS[name])
         if name in GREEK:
             return ("sym", name)
-        if name in ("overline", "vec", "hat", "bar", "widehat"):
+        if name in ("overline", "vec", "hat", "bar", "widehat", "overrightarrow"):
             inner = self.arg()
-            return ("sym", f"{name}:{_node_key(inner)}")
+            kind = "vec" if name in ("vec", "overrightarrow") else name
+            return ("sym", f"{kind}:{_node_key(inner)}")
         if name in _TEXT_CMDS:
             return self.text_group()
         if name in ("lfloor", "lceil"):
@@ -920,10 +931,12 @@ def apply_function(name: str, args: list[Value]) -> Value:
     if name in ("sign", "sgn"):
         a = _approx(args[0])
         return Fraction(int(CTX.sign(CTX.re(a))))
-    if name == "binom" and all(isinstance(a, Fraction) and a.denominator == 1 for a in args):
+    if name in ("binom", "perm") and all(isinstance(a, Fraction) and a.denominator == 1 for a in args):
         n, k = int(args[0]), int(args[1])
         if n > MAX_FACT:
             raise TooBig("binomial too large")
+        if name == "perm":
+            return Fraction(math.perm(n, k) if 0 <= k <= n else 0)
         return Fraction(math.comb(n, k) if 0 <= k <= n else 0)
     if name == "exp":
         a = _approx(args[0])
