@@ -19,7 +19,8 @@ from evalkit.types import GenerationConfig, Image, Message, Request, Response, T
 
 PROGRAM = r'''
 import json, re, sys
-log = open(sys.argv[1], "a") if len(sys.argv) > 1 else None
+logs = [a[len("--log="):] for a in sys.argv if a.startswith("--log=")]
+log = open(logs[0], "a") if logs else None
 held = []
 for line in sys.stdin:
     req = json.loads(line)
@@ -72,7 +73,7 @@ def ask_all(adapter: Any, texts: list[str], images: tuple[Image, ...] = ()) -> l
 def test_a_whole_run_through_a_program_scores_and_sends_the_protocol(tmp_path: Path, program: Path) -> None:
     log = tmp_path / "requests.jsonl"
     task = get_task(str(write_mcq(tmp_path / "mcq.jsonl", 12)))
-    adapter = make_adapter(f"command:{cmd(program, str(log))}", {"max_in_flight": "4"})
+    adapter = make_adapter(f"command:{cmd(program, '--log=' + str(log))}", {"max_in_flight": "4"})
     out = run_sync(task, adapter, RunConfig(output=tmp_path / "run", progress=False, use_cache=False))
     assert out.summary["metrics"]["accuracy"] == 1.0
     first = json.loads(log.read_text().splitlines()[0])
@@ -124,7 +125,7 @@ def test_images_go_as_paths_or_data_urls(tmp_path: Path, program: Path) -> None:
     PILImage.new("RGB", (8, 8), "blue").save(png)
     for mode in ("path", "data_url"):
         log = tmp_path / f"{mode}.jsonl"
-        adapter = make_adapter(f"command:{cmd(program, str(log))}", {"images": mode})
+        adapter = make_adapter(f"command:{cmd(program, '--log=' + str(log))}", {"images": mode})
         assert ask_all(adapter, ["look"], images=(Image(png),))[0].text == "ok"
         part = json.loads(log.read_text())["messages"][0]["content"][1]
         assert part["path"] == str(png) and len(part["sha256"]) == 64
