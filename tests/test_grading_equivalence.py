@@ -228,3 +228,10 @@ def test_matrix_cells_follow_the_tolerance_policy_one_by_one() -> None:
 )
 def test_more_notations(gold: str, pred: str, expected: bool) -> None:
     assert eq(gold, pred) is expected, (gold, pred)
+
+
+def test_variables_are_positive_but_not_only_positive() -> None:
+    assert eq("\\sqrt{x}\\sqrt{y}", "\\sqrt{xy}")  # equal on the domain of the gold
+    assert eq("\\sqrt{x^2}", "|x|")
+    assert not eq("x", "|x|")  # a real disagreement at a negative point counts
+    assert not eq("x^3", "|x|^3")

@@ -610,7 +610,27 @@ def compare_exprs(g: Node, p: Node, ctx: Ctx) -> bool | None:
         decided += 1
     if decided == 0:
         return None
+    # variables are taken positive; with one variable made negative both sides must still agree wherever
+    # both are real, so |x| is not x (but \sqrt{1/n} stays 1/\sqrt{n}: they differ only off the real line)
+    for name in names[:3]:
+        neg = dict(envs[0])
+        neg[name] = -neg[name]
+        try:
+            gv, pv = _eval(g, neg), _eval(p, neg)
+        except (EvalError, ZeroDivisionError, ValueError, OverflowError, TypeError):
+            continue
+        if _is_real(gv) and _is_real(pv) and not values_equal(gv, pv, g, p, ctx):
+            return False
     return True
+
+
+def _is_real(v: Any) -> bool:
+    if isinstance(v, Fraction):
+        return True
+    if isinstance(v, tuple):
+        return all(_is_real(x) for row in v for x in row)
+    im = CTX.im(_mp(v))
+    return abs(im) <= CTX.mpf(10) ** -30 * max(1, abs(CTX.re(_mp(v))))
 
 
 def _sym_compare(g: Node, p: Node, ctx: Ctx) -> bool | None:
