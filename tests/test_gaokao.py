@@ -241,3 +241,39 @@ def test_items_awaiting_marks_stay_out_of_the_total() -> None:
                                                                                          "type": "solution"})
     m = paper_metric([_result("q1", {**p, "number": 1, "type": "single"}, 5, 5), waiting])
     assert (m["points"], m["max_points"]) == (5, 5) and m["pending"] == {"n": 1, "max_points": 12.0}
+
+
+def _legacy_paper(elective: bool = True) -> dict:
+    items = []
+    for n in range(1, 24):
+        if n <= 12:
+            items.append({"number": n, "type": "single", "points": 5, "question": f"第{n}题", "options": ["1", "2", "3", "4"],
+                          "answer": "A"})
+        elif n <= 16:
+            items.append({"number": n, "type": "fill", "points": 5, "question": f"第{n}题", "answer": ["1"]})
+        else:
+            pts = 12 if n <= 21 else 10
+            item = {"number": n, "type": "solution", "points": pts, "question": f"第{n}题",
+                    "rubric": [{"step": "答案", "result": f"x_{{{n}}}=1", "points": pts}]}
+            if n >= 22 and elective:
+                item["elective"] = "选考"
+            items.append(item)
+    return {"paper": "2019-全国卷-模拟", "layout": "全国卷", "total": 150, "items": items}
+
+
+def test_legacy_layout_counts_one_elective(tmp_path: Path) -> None:
+    paper = read_paper(_write(tmp_path, _legacy_paper()))
+    assert len(paper.items) == 23 and paper.max_points == 150
+    results = []
+    for item in paper.items:
+        s = item.to_sample()
+        out = f"$x_{{{item.number}}}=1$" if item.number != 22 else "不会"
+        if item.type == "single":
+            out = "故选A"
+        elif item.type == "fill":
+            out = "$\\boxed{1}$"
+        results.append(SampleResult(s.id, [], s.target, out, grade(s, out, SPEC), metadata=s.metadata))
+    m = paper_metric(results)
+    assert (m["points"], m["max_points"]) == (150, 150)  # 23 answered, 22 blank: the better one counts
+    with pytest.raises(PaperError, match="elective pair"):
+        read_paper(_write(tmp_path, _legacy_paper(elective=False)))

@@ -39,7 +39,15 @@ LAYOUTS: dict[str, dict[int, tuple[str, int]]] = {
         **{n: ("fill", 5) for n in range(12, 15)},
         15: ("solution", 13), 16: ("solution", 15), 17: ("solution", 15), 18: ("solution", 17), 19: ("solution", 17),
     },
+    # The older national layout (全国卷, to 2023): 12 single, 4 fill, 5 solutions, one elective of 22/23.
+    "全国卷": {
+        **{n: ("single", 5) for n in range(1, 13)},
+        **{n: ("fill", 5) for n in range(13, 17)},
+        **{n: ("solution", 12) for n in range(17, 22)},
+        22: ("solution", 10), 23: ("solution", 10),
+    },
 }
+ELECTIVE_NUMBERS = {"全国卷": (22, 23)}
 
 
 class PaperError(TaskError):
@@ -307,6 +315,12 @@ def _check_layout(path: Path, layout: str, items: list[GaokaoItem]) -> None:
     missing = sorted(set(expected) - {i.number for i in items})
     if missing:
         raise PaperError(f"{path}: question(s) {missing} of the {layout} layout are missing")
+    pair = ELECTIVE_NUMBERS.get(layout)
+    if pair:
+        groups = {i.elective for i in items if i.number in pair}
+        if len(groups) != 1 or None in groups:
+            raise PaperError(f"{path}: questions {pair[0]} and {pair[1]} of the {layout} layout are an elective pair; "
+                             "give both the same 'elective' group")
 
 
 def parse_paper(path: Path, data: Any) -> Paper:
