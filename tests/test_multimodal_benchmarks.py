@@ -264,3 +264,26 @@ def test_uncached_hub_id_fails_in_seconds_offline(monkeypatch: pytest.MonkeyPatc
 def test_bad_local_copy_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"--data .*nowhere: no such file or folder"):
         _ = get_task("mathvista", data=str(tmp_path / "nowhere")).samples
+
+
+def test_uncached_hub_id_fails_in_seconds_when_the_hub_is_unreachable(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    import socket
+
+    from evalkit.tasks import hub
+
+    with socket.socket() as s:  # a port on this machine that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    hub.hub_reachable.cache_clear()
+    start = time.monotonic()
+    try:
+        with pytest.raises(ValueError, match=r"'MMMU/MMMU' is not in the local cache and the hub cannot be reached"):
+            _ = get_task("mmmu", options={"subjects": "Math"}).samples
+    finally:
+        hub.hub_reachable.cache_clear()
+    assert time.monotonic() - start < 10

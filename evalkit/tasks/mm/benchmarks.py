@@ -142,11 +142,10 @@ def numbered_images(row: dict[str, Any], prefix: str = "image_", count: int = 7)
             found[i] = img
     if not found:
         return []
-    last = max(found)
-    if len(found) != last:
-        missing = [i for i in range(1, last + 1) if i not in found]
-        raise TaskError(f"row {row.get('id')}: image(s) {missing} missing while image {last} is present")
-    return [found[i] for i in range(1, last + 1)]
+    # a gap (image_2 empty, image_3 set) stays a gap: that sample fails when sent, naming the column
+    gap = "row {id}: column {col} is empty"
+    return [found.get(i) or Image(gap.format(id=row.get("id"), col=f"{prefix}{i}"), label=f"image {i}")
+            for i in range(1, max(found) + 1)]
 
 
 def _parts(text: str, images: list[Image]) -> str | tuple[ContentPart, ...]:
