@@ -131,6 +131,12 @@ def test_real_gaokao_mm_has_80_questions_and_142_figures(tmp_path: Path) -> None
     assert all(Path(im.path or "").is_file() for im in figures)
     out = run_sync(task, make_adapter("reference"), RunConfig(output=tmp_path / "ref", progress=False))
     assert out.summary["metrics"]["accuracy"] == 1.0
+    with ModelServer("故选B") as srv:  # every figure reaches an OpenAI-compatible server
+        adapter = make_adapter("openai:vl-model", {"base_url": srv.url})
+        sent = run_sync(task, adapter, RunConfig(output=tmp_path / "oai", progress=False, use_cache=False))
+        received = sum(len(_received_images(b)) for b in srv.bodies)
+    assert received == 142 and sent.summary["counts"]["n"] == 80 and sent.summary["counts"]["error"] == 0
+    assert sent.summary["metrics"]["accuracy"] == pytest.approx(29 / 80)  # 29 of the answers are B
 
 
 def test_official_extraction_rule_is_one_option_away(tmp_path: Path) -> None:
