@@ -203,3 +203,11 @@ def test_choice_text_instead_of_letter_uses_sample_choices() -> None:
     assert (s.status, s.stage, s.extracted) == ("correct", "choice-text", "B")
     sample = Sample("q3", "Which equals 1/2?", "C", choices=("0.2", "0.25", "0.5"))
     assert grade(sample, "It is \\boxed{\\frac{1}{2}}", GraderSpec("choice")).status == "correct"
+
+
+def test_bad_targets_are_errors_naming_the_sample() -> None:
+    for spec in (GraderSpec("choice"), GraderSpec("multi_select"), GraderSpec("math_answer"), GraderSpec("fill_in")):
+        s = grade(S(None), "The answer is A", spec)
+        assert s.status == "error" and "q1" in s.reason, spec
+    assert grade(S("Paris"), "A", GraderSpec("choice")).status == "error"
+    assert grade(S("A、C"), "故选AC", GraderSpec("multi_select")).status == "correct"

@@ -106,16 +106,16 @@ def regex(sample: Sample, output: str, *, pattern: str | None = None, group: int
 # choice / multi_select
 # ----------------------------------------------------------------------------------------
 def _gold_letters(target: Any) -> list[str]:
-    """``"C"``, ``["A", "C"]``, ``"AC"`` or ``"(C)"`` as sorted letters."""
-    if isinstance(target, list | tuple):
-        items = [str(x) for x in target]
-    else:
-        items = [str(target)]
+    """``"C"``, ``["A", "C"]``, ``"AC"``, ``"A、C"`` or ``"(C)"`` as sorted letters; ``[]`` if not letters."""
+    items = [str(x) for x in target] if isinstance(target, list | tuple) else [str(target)]
     out: list[str] = []
     for it in items:
-        for ch in re.findall(r"[A-Ga-g]", re.sub(r"\\?(?:text|mathrm|textbf)", "", it)):
-            if ch.upper() not in out:
-                out.append(ch.upper())
+        rest = re.sub(r"\\?(?:text|mathrm|textbf)|[\s(){}\[\]$,，、;；&]|and|和", "", it)
+        if not rest or not re.fullmatch(r"[A-Ga-g]+", rest):
+            return []
+        for ch in rest.upper():
+            if ch not in out:
+                out.append(ch)
     return sorted(out)
 
 
@@ -261,6 +261,8 @@ def math_answer(sample: Sample, output: str, *, tolerance: str = "auto", timeout
                 extract: bool = True, **_: Any) -> Score:
     """A short mathematical answer (number, expression, set, interval, equation, matrix...)."""
     mx = max_points(sample)
+    if sample.target is None or sample.target == [] or sample.target == "":
+        return Score.error(f"math_answer: sample {sample.id!r} has no target", mx)
     golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
     if len(golds) > 1:
         return fill_in(sample, output, tolerance=tolerance, timeout=timeout)
@@ -305,6 +307,8 @@ def _blank_points(sample: Sample, n: int) -> list[float]:
 
 def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0, **_: Any) -> Score:
     """One or more blanks, each all-or-nothing with its own points (``metadata.points`` list)."""
+    if sample.target is None or sample.target == [] or sample.target == "":
+        return Score.error(f"fill_in: sample {sample.id!r} has no target", max_points(sample))
     golds = [str(g) for g in sample.target] if isinstance(sample.target, list | tuple) else [str(sample.target)]
     n = len(golds)
     try:
