@@ -277,3 +277,18 @@ def test_legacy_layout_counts_one_elective(tmp_path: Path) -> None:
     assert (m["points"], m["max_points"]) == (150, 150)  # 23 answered, 22 blank: the better one counts
     with pytest.raises(PaperError, match="elective pair"):
         read_paper(_write(tmp_path, _legacy_paper(elective=False)))
+
+
+@pytest.mark.parametrize(("key", "text", "hit"), [
+    (r"T_n=(2n-3)2^{n+1}+6", r"所以 $T_n=(2n-3)\cdot 2^{n+1}+6$", True),
+    (r"-T_n=(3-2n)2^{n+1}-6", r"$-T_n=-6-(2n-3)2^{n+1}$", True),
+    (r"S=\frac{3\sqrt{3}}{4}", r"面积为 $S=\frac{3}{4}\sqrt 3$", True),
+    (r"f'(x)=e^x-a", r"$f'(x)=\mathrm{e}^{x}-a$", True),
+    (r"e^x\ge x+1", r"$e^x \geqslant 1+x$", True),
+    (r"\ln\left(1+\frac{1}{k}\right)<\frac{1}{k}", r"$\ln(1+\frac1k)<\frac1k$", True),
+    (r"a_n=2^n", r"$a_n=2\cdot 2^{n-1}$", True),
+    (r"T_n=(2n-3)2^{n+1}+6", r"$T_n=(2n-3)2^{n}+6$", False),
+    (r"e^x\ge x+1", r"$e^x \le x+1$", False),
+])
+def test_key_results_in_other_spellings(key: str, text: str, hit: bool) -> None:
+    assert found(key, statements(text)) is hit

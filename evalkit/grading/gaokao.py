@@ -207,7 +207,7 @@ def normalize(expr: str) -> str:
     for _ in range(2):
         s = _DECOR.sub(r"\1", s)
     s = re.sub(r"\\vec\s*([A-Za-z])", r"\1", s)
-    s = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])", r"\\frac{\1}{\2}", s)  # \frac1k
     s = re.sub(r"\\sqrt\s*([0-9A-Za-z])", r"\\sqrt{\1}", s)
     s = re.sub(r"([_^])\{([A-Za-z0-9])\}", r"\1\2", s)
     s = re.sub(r"\s+", "", s)
