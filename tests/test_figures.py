@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -34,7 +35,8 @@ def test_bundled_set_is_what_the_generator_makes() -> None:
     rows = [json.loads(line) for line in (BUNDLED / "figures.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == DEFAULT_N
     for row, item in zip(rows, generate(DEFAULT_N, DEFAULT_SEED), strict=True):
-        assert row == item.row(f"img/{item.id}.png")
+        assert row == item.row(f"img/{item.id}.png"), (
+            "the generator changed: re-render with `python -m evalkit.tasks.figures --out tasks/figures/data`")
         assert (BUNDLED / row["image"]).exists()
     size = sum(p.stat().st_size for p in BUNDLED.rglob("*") if p.is_file())
     assert size < 600_000, f"the bundled set grew to {size} bytes"
@@ -147,3 +149,13 @@ def test_reference_scores_all_and_random_is_at_chance(tmp_path: Path) -> None:
     sd = math.sqrt(0.25 * 0.75 / len(mc))
     assert abs(rate - 0.25) < 3 * sd, f"random on {len(mc)} four-option questions scored {rate:.2f}"
     assert rnd.summary["metrics"]["accuracy"] < 0.35
+
+
+def test_cli_run_reference_is_full_marks(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "evalkit.cli", "run", "--task", "figures", "--model", "reference",
+                           "--output", str(tmp_path / "r"), "--no-report"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["metrics"]["accuracy"] == 1.0 and summary["counts"]["n"] == DEFAULT_N
