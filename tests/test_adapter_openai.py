@@ -312,3 +312,18 @@ def test_https_endpoint_with_a_trusted_or_untrusted_certificate(tmp_path: Path) 
         unverified = ask(make_adapter("openai:m", {"base_url": srv.url, "verify": "false"}))
     assert trusted.ok and trusted.text == "secure" and unverified.ok
     assert untrusted.error and "certificate verify failed" in untrusted.error and not untrusted.retryable
+
+
+def test_adaptive_limit_finds_a_rate_limited_servers_capacity(tmp_path: Path) -> None:
+    """Against a server that refuses more than 6 in flight, adapting avoids most 429s; all samples finish."""
+    task = get_task(str(write_mcq(tmp_path / "mcq.jsonl", 150)))
+    refused = {}
+    for adaptive in ("true", "false"):
+        with ModelServer(right_letter, latency=0.01, capacity=6) as srv:
+            adapter = make_adapter("openai:m", {"base_url": srv.url, "adaptive": adaptive, "min_concurrency": "2"})
+            cfg = RunConfig(output=tmp_path / f"run-{adaptive}", progress=False, concurrency=24, max_retries=50,
+                            backoff_base_s=0.001, use_cache=False)
+            out = run_sync(task, adapter, cfg)
+            refused[adaptive] = srv.statuses["429"]
+        assert out.summary["metrics"]["accuracy"] == 1.0 and out.summary["counts"]["error"] == 0
+    assert refused["true"] * 3 < refused["false"], refused

@@ -95,7 +95,7 @@ class AdaptiveLimiter:
         """The endpoint pushed back (429/503/529) or timed out: shrink, once per latency window."""
         self.overloads += 1
         now = time.monotonic()
-        if now - self._last_decrease < max(self._typical_latency, 0.05):
+        if now - self._last_decrease < max(self._typical_latency, 0.002):
             return
         self._last_decrease = now
         # shrink from the most that was really in flight lately: a nominal limit far above it would not bite

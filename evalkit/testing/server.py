@@ -68,6 +68,7 @@ class ModelServer:
     ``answer`` is a string, or a function of the request body returning the answer string or a
     message dict (e.g. ``{"content": ..., "reasoning_content": ...}``). ``keep_alive=False`` closes
     each connection after one answer without announcing it (as servers with short idle timeouts do).
+    ``capacity=N`` refuses requests beyond N in flight with 429 and ``Retry-After: 0.02``.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class ModelServer:
         idle_s: float | None = None,
         hang_s: float = 3600.0,
         keep_alive: bool = True,
+        capacity: int | None = None,
         ssl_context: Any = None,
         port: int = 0,
     ) -> None:
@@ -96,6 +98,7 @@ class ModelServer:
         self.keep_alive = keep_alive  # False: close every connection after one answer, without saying so
         self.port = port
         self.ssl_context = ssl_context  # an ssl.SSLContext with a certificate: serve https
+        self.capacity = capacity  # more requests in flight than this are refused with 429 (a rate limit)
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -238,6 +241,10 @@ class ModelServer:
         if self.record_bodies:
             self.bodies.append(req if isinstance(req, dict) else {"_raw": raw})
             self.headers.append(headers)
+        if self.capacity is not None and self.in_flight > self.capacity:
+            body = _error_body(f"rate limited: more than {self.capacity} requests in flight", 429)
+            await self._send(writer, 429, body, {"Retry-After": "0.02"})
+            return True
         fault = next((f for f in self.faults if f.applies(raw)), None)
         delay = self.latency + (fault.delay if fault and fault.kind == "slow" else 0.0)
         if delay > 0:
@@ -356,13 +363,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     p.add_argument("--answer", default="The answer is A.")
     p.add_argument("--chunked", action="store_true", help="send chunked bodies")
+    p.add_argument("--capacity", type=int, default=None, help="answer 429 beyond this many requests in flight")
     p.add_argument("--lifetime", type=float, default=600.0, help="stop after this many seconds")
     p.add_argument("--idle", type=float, default=None, help="stop after this many seconds without requests")
     p.add_argument("--fault", action="append", default=[], help='JSON of a Fault, e.g. {"kind":"status","status":429}')
     args = p.parse_args(argv)
     faults = [Fault(**json.loads(f)) for f in args.fault]
     srv = ModelServer(args.answer, latency=args.latency, faults=faults, chunked=args.chunked,
-                      record_bodies=False, lifetime_s=args.lifetime, idle_s=args.idle, port=args.port)
+                      record_bodies=False, lifetime_s=args.lifetime, idle_s=args.idle, port=args.port,
+                      capacity=args.capacity)
 
     def watch_stdin() -> None:  # the parent closing our stdin (or dying) stops the server
         sys.stdin.read()
