@@ -235,3 +235,9 @@ def test_variables_are_positive_but_not_only_positive() -> None:
     assert eq("\\sqrt{x^2}", "|x|")
     assert not eq("x", "|x|")  # a real disagreement at a negative point counts
     assert not eq("x^3", "|x|^3")
+
+
+def test_named_values_match_by_name() -> None:
+    assert eq("a=1, b=2", "b=2, a=1")
+    assert not eq("a=1, b=2", "a=2, b=1")  # same numbers, swapped unknowns
+    assert eq("x_1=-2, x_2=3", "x=3或x=-2")  # different names: the set of values

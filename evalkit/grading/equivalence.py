@@ -826,6 +826,9 @@ def _collections(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
     if pk == "interval" and gk == "tuple" and len(gi) == 2:
         pi = [p[1], p[2]]
         pk = "tuple"
+    by_label = _match_labels(gi, pi, ctx)
+    if by_label is not None:
+        return by_label
     gi = [_strip_label(x) for x in gi]
     pi = [_strip_label(x) for x in pi]
     if any(x[0] == "tuple" for x in gi):
@@ -872,6 +875,24 @@ def _collections(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
             return False
     ctx.stage = "structure" if ctx.stage == "numeric" else ctx.stage
     return True
+
+
+def _labels(items: list[tuple]) -> dict[str, tuple] | None:
+    out: dict[str, tuple] = {}
+    for it in items:
+        if it[0] != "eq" or len(it[1]) != 2 or not is_label(it[2][0]):
+            return None
+        out[squash(it[2][0])] = it[1][1]
+    return out if len(out) == len(items) else None
+
+
+def _match_labels(gi: list[tuple], pi: list[tuple], ctx: Ctx) -> bool | None:
+    """``a=1, b=2`` against ``b=2, a=1``: when both sides name the same unknowns, match by name."""
+    gl, pl = _labels(gi), _labels(pi)
+    if gl is None or pl is None or set(gl) != set(pl) or len(gl) < 2:
+        return None
+    ctx.stage = "structure"
+    return all(equal_struct(gl[k], pl[k], ctx) for k in gl)
 
 
 def _dedupe(items: list[tuple], ctx: Ctx) -> list[tuple]:
