@@ -8,7 +8,8 @@ This module owns turning an :class:`~evalkit.types.Image` into the bytes an adap
   in memory (an LRU bounded by bytes) and on disk under ``$EVALKIT_IMAGE_CACHE`` (default
   ``$EVALKIT_CACHE_DIR/images``, ``~/.cache/evalkit/images``; ``EVALKIT_IMAGE_CACHE=0`` turns the
   disk cache off), so a resumed run of 10,000 image questions reads each encoding back instead of
-  decoding it again. A file path is hashed once per (path, size, mtime).
+  decoding it again. A file is hashed once per (path, size, mtime), remembered on disk too, so a
+  resume does not even read an original whose encoding is cached.
 * A missing, unreadable or corrupt image raises :class:`ImageError` whose message names the file.
   URLs in data are never fetched unless ``EVALKIT_FETCH_IMAGES=1``.
 """
@@ -203,10 +204,14 @@ def _hash_source(image: Image, name: str) -> tuple[str, bytes | None]:
             st = os.stat(path)
         except OSError as exc:
             raise ImageError(f"image {name}: cannot read ({exc.strerror or exc})") from None
-        stamp = (path, st.st_size, st.st_mtime_ns)
+        stamp = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
         with _lock:
             sha = _path_sha.get(stamp)
+        if sha is None:
+            sha = _stamp_read(stamp)
         if sha is not None:
+            with _lock:
+                _path_sha[stamp] = sha
             object.__setattr__(image, "_sha", sha)
             return sha, None
     raw = read_bytes(image)
@@ -215,7 +220,41 @@ def _hash_source(image: Image, name: str) -> tuple[str, bytes | None]:
     if stamp is not None:
         with _lock:
             _path_sha[stamp] = sha
+        _stamp_write(stamp, sha)
     return sha, raw
+
+
+def _stamp_path(stamp: tuple[str, int, int]) -> Path | None:
+    """Where the disk cache remembers a file's hash, keyed by (absolute path, size, mtime)."""
+    root = image_cache_dir()
+    if root is None:
+        return None
+    key = hashlib.sha256("\0".join(map(str, stamp)).encode()).hexdigest()
+    return root / "files" / key[:2] / key
+
+
+def _stamp_read(stamp: tuple[str, int, int]) -> str | None:
+    path = _stamp_path(stamp)
+    if path is None:
+        return None
+    try:
+        sha = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return sha if len(sha) == 64 else None
+
+
+def _stamp_write(stamp: tuple[str, int, int], sha: str) -> None:
+    path = _stamp_path(stamp)
+    if path is None:
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(sha, encoding="ascii")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _fetch(url: str) -> bytes:
@@ -346,9 +385,11 @@ def _disk_get(sha: str, profile: ImageProfile, raw: bytes | None, image: Image, 
         head, _, body = blob.partition(b"\n")
         meta = json.loads(head)
         if meta.get("same"):
-            body = raw if raw is not None else read_bytes(image)
-            if hashlib.sha256(body).hexdigest() != sha:
-                return None
+            if raw is None:  # the hash came from the file index: check the file still has it
+                raw = read_bytes(image)
+                if hashlib.sha256(raw).hexdigest() != sha:
+                    return None
+            body = raw
         elif len(body) != meta["size"]:
             return None  # a torn write; encode again
         enc = EncodedImage(meta["mime"], base64.b64encode(body).decode(), sha, int(meta["w"]), int(meta["h"]))

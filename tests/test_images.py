@@ -178,3 +178,26 @@ def test_async_error_names_the_file(tmp_path: Path) -> None:
     ok = png(tmp_path / "ok.png")
     with pytest.raises(ImageError, match="gone.png"):
         asyncio.run(encode_images_async([Image(str(ok)), Image(str(tmp_path / "gone.png"))]))
+
+
+def test_resume_does_not_read_originals_whose_encoding_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = png(tmp_path / "big.png", (900, 600))
+    prof = ImageProfile(max_side=90)
+    first = encode_image(Image(str(p)), prof)
+    images.clear_memory_cache()  # a new process
+
+    def no_read(*_a: object, **_k: object) -> bytes:
+        raise AssertionError("read the original again")
+
+    monkeypatch.setattr(images, "read_bytes", no_read)
+    assert encode_image(Image(str(p)), prof) == first
+
+
+def test_a_changed_file_is_encoded_again(tmp_path: Path) -> None:
+    p = png(tmp_path / "c.png", (300, 200), color=(255, 0, 0))
+    prof = ImageProfile(max_side=30)
+    red = encode_image(Image(str(p)), prof)
+    png(p, (300, 210), color=(0, 0, 255))  # same name, new content
+    images.clear_memory_cache()
+    blue = encode_image(Image(str(p)), prof)
+    assert blue.sha256 != red.sha256 and decoded(blue).convert("RGB").getpixel((5, 5)) == (0, 0, 255)
