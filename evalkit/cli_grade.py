@@ -151,35 +151,91 @@ def export_cmd(
 
 
 # -- import -------------------------------------------------------------------------------------------
+def read_published_marks(path: Path, results: dict[str, SampleResult]) -> tuple[dict[str, tuple[float, str | None]], list[str]]:
+    """Published judge grades (GAOKAO-Bench correction files) for this run's samples, clipped to each item.
+
+    Returns the marks and a note per mark that had to be clipped; grades of items not in the run are ignored.
+    """
+    from evalkit.tasks.gaokao import read_gaokao_bench_marks
+
+    out: dict[str, tuple[float, str | None]] = {}
+    notes: list[str] = []
+    for sid, value in read_gaokao_bench_marks(path).items():
+        if sid not in results:
+            continue
+        mx = results[sid].score.max_points
+        if not 0 <= value <= mx:
+            notes.append(f"{sid}: published mark {value:g} clipped to 0–{mx:g}")
+            value = min(max(value, 0.0), mx)
+        out[sid] = (value, "published")
+    if not out:
+        raise ValueError(f"{path}: no published grades for any sample of this run")
+    return out, notes
+
+
+def _is_published(path: Path) -> bool:
+    if path.is_dir():
+        return True
+    if path.suffix != ".json":
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("example"), list)
+
+
 def read_mark_rows(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
     """``{id: (points, marker)}`` from a marks CSV; a bad row is one sentence naming the file and row."""
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"{path}: marks file not found")
-    out: dict[str, tuple[float, str | None]] = {}
+    if path.suffix == ".json" and not _is_published(path):
+        return _json_marks(path, results)
+    if _is_published(path):
+        raise ValueError(f"{path}: published grades are read by import_marks, not as a marks sheet")
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or "id" not in reader.fieldnames or "mark" not in reader.fieldnames:
             raise ValueError(f"{path}: a marks CSV needs the columns 'id' and 'mark' (as 'evalkit grade export' writes)")
-        for n, row in enumerate(reader, 2):
-            raw = (row.get("mark") or "").strip()
-            if not raw:
-                continue
-            sid = (row.get("id") or "").strip()
-            if sid not in results:
-                raise ValueError(f"{path}: row {n}: id {sid!r} is not a sample of this run")
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{path}: row {n} ({sid}): mark {raw!r} is not a number") from None
-            mx = results[sid].score.max_points
-            if not 0 <= value <= mx:
-                raise ValueError(f"{path}: row {n} ({sid}): mark {raw} is outside 0–{mx:g}")
-            out[sid] = (value, (row.get("marker") or "").strip() or None)
+        return _checked(path, list(reader), results, first_row=2)
+
+
+def _json_marks(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON at line {exc.lineno} ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a JSON marks file maps sample ids to marks")
+    rows = [{"id": k, "mark": v.get("mark") if isinstance(v, dict) else v,
+             "marker": v.get("marker") if isinstance(v, dict) else None} for k, v in data.items()]
+    return _checked(path, rows, results, first_row=1)
+
+
+def _checked(path: Path, rows: list[dict[str, Any]], results: dict[str, SampleResult],
+             first_row: int) -> dict[str, tuple[float, str | None]]:
+    out: dict[str, tuple[float, str | None]] = {}
+    for n, row in enumerate(rows, first_row):
+        raw = str(row.get("mark") if row.get("mark") is not None else "").strip()
+        if not raw:
+            continue
+        sid = str(row.get("id") or "").strip()
+        if sid not in results:
+            raise ValueError(f"{path}: row {n}: id {sid!r} is not a sample of this run")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{path}: row {n} ({sid}): mark {raw!r} is not a number") from None
+        mx = results[sid].score.max_points
+        if not 0 <= value <= mx:
+            raise ValueError(f"{path}: row {n} ({sid}): mark {raw} is outside 0–{mx:g}")
+        out[sid] = (value, str(row.get("marker") or "").strip() or None)
     return out
 
 
-def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", threshold: float | None = None) -> int:
-    """Merge teachers' marks into a run; returns how many samples changed."""
+def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", threshold: float | None = None,
+                 notes: list[str] | None = None) -> int:
+    """Merge marks into a run (a marks CSV or JSON, or published GAOKAO-Bench grades); returns how many."""
     from evalkit.grading.gaokao import DEFAULT_THRESHOLD, Mark, with_marks
     from evalkit.grading.metrics import summarize
     from evalkit.results import (
@@ -195,7 +251,12 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
 
     run = load_run(run_dir)
     by_id = {r.id: r for r in run.results}
-    marks = read_mark_rows(marks_path, by_id)
+    if _is_published(marks_path):
+        marks, clipped = read_published_marks(marks_path, by_id)
+        if notes is not None:
+            notes.extend(clipped)
+    else:
+        marks = read_mark_rows(marks_path, by_id)
     limit = threshold if threshold is not None else float(
         run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold", DEFAULT_THRESHOLD))
     records: dict[str, dict[str, Any]] = {}
@@ -223,7 +284,8 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
 @grade_app.command("import")
 def import_cmd(
     run_dir: Annotated[Path, typer.Argument(help="The run folder the marks belong to.")],
-    marks: Annotated[Path, typer.Argument(help="The marks CSV (from 'evalkit grade export', 'mark' column filled).")],
+    marks: Annotated[Path, typer.Argument(help="The marks CSV (from 'evalkit grade export', 'mark' column filled), "
+                                                "a JSON {id: mark}, or published GAOKAO-Bench grades (file or folder).")],
     grader: Annotated[str, typer.Option("--grader", help="Who marked: human (teachers), judge, or arbiter (settles flagged items).")] = "human",
     threshold: Annotated[float | None, typer.Option("--threshold", help="Points apart beyond which two marks are flagged for arbitration.")] = None,
 ) -> None:
@@ -234,11 +296,14 @@ def import_cmd(
 
     if grader not in ("human", "judge", "arbiter"):
         _fail(f"--grader {grader!r}: allowed: human, judge, arbiter")
+    notes: list[str] = []
     try:
-        n = import_marks(run_dir, marks, grader, threshold)
+        n = import_marks(run_dir, marks, grader, threshold, notes)
     except (ResultsError, ValueError, OSError) as exc:
         _fail(str(exc))
     typer.echo(f"imported {n} marks into {run_dir}")
+    for note in notes:
+        typer.echo(f"  note: {note}")
     print_score_card(load_run(run_dir).summary, Console())
 
 
@@ -251,7 +316,8 @@ def print_score_card(summary: dict[str, Any], console: Any) -> None:
     if "sections" not in m or "questions" not in m:
         return
     papers = m.get("papers") or {}
-    title = m.get("paper") or f"{len(papers)} papers"
+    names = {q.get("paper") for q in m["questions"]}
+    title = m.get("paper") or (next(iter(names)) if len(names) == 1 else f"{len(names)} papers")
     console.print(f"[bold]Gaokao score card[/bold] · {title}: [bold]{m['points']:g} / {m['max_points']:g}[/bold]"
                   f" ({m.get('points_rate', 0.0):.1%})")
     sec = Table(show_header=True, title="sections")

@@ -121,3 +121,38 @@ def test_published_fill_in_answers_are_cleaned(published: str, blanks: list[str]
     from evalkit.tasks.gaokao import bench_blanks
 
     assert bench_blanks(published) == blanks
+
+
+@pytest.mark.skipif(not BENCH.is_dir(), reason="../shared/data/gaokao-bench is not present")
+def test_replay_then_import_the_published_judge_grades(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo), "COLUMNS": "160"}
+
+    def evalkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "evalkit.cli", *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=180)
+
+    data = BENCH / "Data" / "Subjective_Questions" / "2010-2022_Math_II_Open-ended_Questions.json"
+    run = tmp_path / "run"
+    done = evalkit("run", "--task", "gaokao-bench-math", "--data", str(data), "--model",
+                   f"replay:{BENCH / 'Results' / 'gpt_4_0314_sub'}", "--output", str(run), "--no-report", "-q")
+    assert done.returncode == 0, done.stderr
+    assert "await marks" in done.stdout
+    grades = BENCH / "Results" / "gpt_4_0314_sub" / "gpt-4-1106-preview_correction_wo_marking_criterion"
+    done = evalkit("grade", "import", str(run), str(grades), "--grader", "judge")
+    assert done.returncode == 0, done.stderr
+    assert "imported 122 marks" in done.stdout and "published mark 25 clipped to 0–12" in done.stdout
+    metrics = json.loads((run / "summary.json").read_text())["metrics"]
+    marks = read_gaokao_bench_marks(grades)
+    samples = list(load_gaokao_bench(DatasetSpec("gaokao-bench", path=data)))
+    clipped = {s.id: min(marks[s.id], s.max_points) for s in samples}
+    best: dict[str, float] = {}
+    for s in samples:  # an elective pair counts its better-marked item only
+        group = s.metadata.get("elective") or s.id
+        best[group] = max(best.get(group, 0.0), clipped[s.id])
+    assert metrics["pending"]["n"] == 0
+    assert metrics["points"] == pytest.approx(sum(best.values()))

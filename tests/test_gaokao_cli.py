@@ -140,3 +140,16 @@ def test_judge_marks_solutions_over_http(tmp_path: Path) -> None:
     assert by_number[15]["points"] == 6 and by_number[15]["grader"] == "judge"
     assert by_number[19]["points"] == 6
     assert outcome.summary["metrics"]["points"] == 17
+
+
+def test_import_accepts_a_json_of_marks(reference_run: tuple[Path, str], tmp_path: Path) -> None:
+    src, _ = reference_run
+    run = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(src), str(run)], check=True)
+    q19 = next(s for s in _samples(run).values() if s["metadata"]["number"] == 19)
+    marks = tmp_path / "marks.json"
+    marks.write_text(json.dumps({q19["id"]: {"mark": 16, "marker": "赵老师"}}, ensure_ascii=False), encoding="utf-8")
+    done = evalkit("grade", "import", str(run), str(marks))
+    assert done.returncode == 0, done.stderr
+    score = _samples(run)[q19["id"]]["score"]
+    assert score["points"] == 16.5 and score["details"]["marks"][-1]["marker"] == "赵老师"
