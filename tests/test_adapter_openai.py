@@ -223,13 +223,23 @@ def test_limiter_halves_on_overload_and_grows_back_while_latency_holds() -> None
             lim.release()
         await asyncio.sleep(0)
         assert waiter.done() and lim.in_flight == 4
-        for _ in range(40):
-            lim.on_success(0.01)
+        for i in range(40):  # answers of varying length, steady on average: it grows back
+            lim.on_success(0.01 * (1 + i % 3))
         assert lim.limit == 8.0
-        lim.on_success(0.5)  # a slow answer does not grow it (already at max anyway)
         assert lim.max_in_flight == 8
 
     asyncio.run(go())
+
+
+def test_limiter_stops_growing_when_the_server_starts_queueing() -> None:
+    lim = AdaptiveLimiter(64, min_limit=1, initial=4)
+    for _ in range(200):
+        lim.on_success(0.1)
+    grown = lim.limit
+    assert grown > 4
+    for _ in range(50):  # latency climbs to 5x its long-run average: the server is queueing
+        lim.on_success(0.5)
+    assert lim.limit - grown < 1.0
 
 
 def test_429_burst_shrinks_the_endpoint_limit() -> None:

@@ -4,8 +4,8 @@ The runner bounds the whole run with ``--concurrency``; this limiter bounds one 
 adapts: it starts fully open at ``max_limit``, halves on overload (a 429/503/529 or a timeout;
 halving the most that was in flight since the last decrease, at most once per typical latency, so
 one burst counts once, and never below ``min_limit``, so that a few hung requests cannot starve
-the endpoint) and, while latencies stay within
-``tolerance`` times the best recently seen, adds one slot per full window of successes.
+the endpoint) and, while the recent average latency stays within ``tolerance`` times the long-run
+average, adds one slot per full window of successes.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class AdaptiveLimiter:
         self._recent_peak = 0  # most in flight since the last decrease
         self.overloads = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._best_latency: float | None = None
-        self._typical_latency = 0.0
+        self._baseline_latency: float | None = None  # long-run average latency of answers
+        self._typical_latency = 0.0  # recent average latency of answers
         self._last_decrease = 0.0
 
     async def acquire(self) -> None:
@@ -54,7 +54,7 @@ class AdaptiveLimiter:
         except BaseException:
             if fut.done() and not fut.cancelled():
                 self._exit()  # we were granted a slot but got cancelled: hand it on
-            else:
+            elif fut in self._waiters:
                 self._waiters.remove(fut)
             raise
 
@@ -80,14 +80,19 @@ class AdaptiveLimiter:
                 fut.set_result(None)
 
     def on_success(self, latency_s: float) -> None:
-        """A normal answer: remember the latency and grow while it holds."""
-        best = self._best_latency
-        if best is None or latency_s < best:
-            self._best_latency = best = latency_s
-        else:  # let the best drift up slowly so a permanently slower server is accepted
-            self._best_latency = best = best + 0.001 * (latency_s - best)
-        self._typical_latency += 0.1 * (latency_s - self._typical_latency)
-        if self.limit < self.max_limit and latency_s <= self.tolerance * max(best, 1e-3):
+        """A normal answer: follow the latency and grow while it holds.
+
+        "Holds" compares averages, not single answers (whose latency varies with their length):
+        the recent average (fast moving) must stay within ``tolerance`` times the long-run one
+        (slow moving). A server that starts queueing pushes the recent average up and growth stops.
+        """
+        if self._baseline_latency is None:
+            self._baseline_latency = self._typical_latency = latency_s
+        else:
+            self._typical_latency += 0.2 * (latency_s - self._typical_latency)
+            self._baseline_latency += 0.01 * (latency_s - self._baseline_latency)
+        holds = self._typical_latency <= self.tolerance * max(self._baseline_latency, 1e-4)
+        if holds and self.limit < self.max_limit:
             self.limit = min(self.max_limit, self.limit + 1.0 / self.limit)
             self._wake()
 
