@@ -105,3 +105,22 @@ def test_blanks(text: str, n: int, blanks: list[str]) -> None:
 def test_blanks_that_cannot_be_told_apart() -> None:
     assert extract_blanks("The answer is 12", 2) is None
     assert extract_blanks("", 1) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "letters"),
+    [
+        ("A错误，C错误。所以B正确。", ["B"]),
+        ("A is wrong. Therefore, B is correct.", ["B"]),
+        ("经检验，正确的是D", ["D"]),
+        ("综上，A、C正确", ["A", "C"]),
+        ("综上所述，选B", ["B"]),
+        ("综上，A错误，故选C", ["C"]),
+    ],
+)
+def test_concluding_statements(text: str, letters: list[str]) -> None:
+    assert extract_letters(text, multi=True) == letters
+
+
+def test_a_rejected_option_is_not_a_pick() -> None:
+    assert extract_letters("综上，A错误", multi=True) is None

@@ -268,7 +268,8 @@ def is_bare_answer(text: str) -> bool:
 # ----------------------------------------------------------------------------------------
 _LETTERS = "ABCDEFG"
 _LETTER_CUE = re.compile(
-    r"(?:故选|所以选|因此选|应选|选择|答案(?:应该)?(?:是|为|选)?|正确(?:答案|选项)(?:是|为)?|选项(?:是|为)?|综上所述?[,，]?\s*选?|"
+    r"(?:故选|所以选|因此选|应选|选择|答案(?:应该)?(?:是|为|选)?|正确(?:答案|选项)(?:是|为)?|正确的(?:是|为|选项是|选项为)|"
+    r"选项(?:是|为)?|综上(?:所述)?[,，]?\s*选?|"
     r"(?:the\s+)?(?:correct\s+|final\s+|best\s+)?(?:answer|option|choice)s?(?:\s+(?:is|are|would be|must be))?|"
     r"réponse(?:\s+est)?|\bI (?:think|choose|pick|select)(?: it's| it is)?|\bit's|\bit is|\bchoose|\bselect|选)"
     r"\s*[:：]?\s*",
@@ -296,9 +297,13 @@ def _after_cue(text: str) -> list[str] | None:
         skip = re.match(r"^(?:(?:for sure|definitely|probably|clearly|option|choice|选项|是|为)\s*[:：,，]?\s*)*", rest)
         rest = rest[skip.end():] if skip else rest
         lm = _LETTER_RUN.match(rest)
-        if lm:
+        if lm and not _NEGATED.match(rest[lm.end():]):
             found = _letters_in(lm.group(1))
     return found
+
+
+_NEGATED = re.compile(r"\s*(?:项|选项)?\s*(?:错误|不正确|不对|不符合|不成立|is wrong|is incorrect|is false|are wrong|are incorrect)",
+                      re.IGNORECASE)
 
 
 def extract_letters(text: str, multi: bool = False) -> list[str] | None:
@@ -318,7 +323,7 @@ def extract_letters(text: str, multi: bool = False) -> list[str] | None:
     if m:
         return _letters_in(m.group(1))
     boxes = boxed_all(t)
-    cue = _after_cue(t)
+    cue = _after_cue(t) or _concluding_statement(t)
     box_letters = None
     if boxes:
         content = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", boxes[-1][2])
@@ -332,9 +337,24 @@ def extract_letters(text: str, multi: bool = False) -> list[str] | None:
     if box_letters:
         return box_letters
     lead = re.match(r"^[\s*(（]*([A-G](?:\s*[、,，]\s*[A-G])*)\s*(?:[.)）:：。、,，]|\s|不|$)", stripped)
-    if lead and not re.match(r"^[A-G][a-z]", stripped):
+    if lead and not re.match(r"^[A-G][a-z]", stripped) and not _NEGATED.match(stripped[lead.end(1):]):
         return _letters_in(lead.group(1))
     return None
+
+
+_STATEMENT = re.compile(
+    r"(?:所以|因此|故|综上(?:所述)?|therefore|thus|hence|so)\s*[,，:：]?\s*(?:选项|option\s+)?\(?"
+    r"([A-G](?:\s*(?:[、,，和与及]|and)\s*[A-G])*)\)?\s*(?:项)?\s*(?:正确|符合题意|成立|is correct|are correct|is right)",
+    re.IGNORECASE,
+)
+
+
+def _concluding_statement(text: str) -> list[str] | None:
+    """"所以 B 正确" / "Therefore, B is correct": a conclusion naming the options it accepts."""
+    found = None
+    for found in _STATEMENT.finditer(text):  # noqa: B007 - keeps the last match
+        pass
+    return _letters_in(found.group(1)) if found else None
 
 
 def _last_cue_pos(text: str) -> int:
