@@ -332,6 +332,9 @@ def _encode(raw: bytes, sha: str, profile: ImageProfile, name: str) -> tuple[Enc
     if scale == 1.0 and not rotated and (im.format or "").upper() == fmt and fits:
         return EncodedImage(mime, base64.b64encode(raw).decode(), sha, w, h), True
     im = _for_format(im, fmt)
+    if scale != 1.0 and im.mode in ("1", "P", "I", "I;16"):  # resample in a mode that filters smoothly
+        transparent = im.mode == "P" and "transparency" in im.info
+        im = im.convert("RGBA" if transparent else ("L" if im.mode in ("1", "I", "I;16") else "RGB"))
     while True:
         size = (max(1, int(w * scale + 1e-9)), max(1, int(h * scale + 1e-9)))
         out = im.resize(size, PILImage.Resampling.LANCZOS, reducing_gap=3.0) if size != (w, h) else im

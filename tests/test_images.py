@@ -201,3 +201,12 @@ def test_a_changed_file_is_encoded_again(tmp_path: Path) -> None:
     images.clear_memory_cache()
     blue = encode_image(Image(str(p)), prof)
     assert blue.sha256 != red.sha256 and decoded(blue).convert("RGB").getpixel((5, 5)) == (0, 0, 255)
+
+
+@pytest.mark.parametrize("mode", ["P", "1", "LA", "CMYK", "I;16"])
+def test_every_common_mode_resizes(tmp_path: Path, mode: str) -> None:
+    p = tmp_path / f"m.{'jpg' if mode == 'CMYK' else 'png'}"
+    PILImage.new("RGB", (400, 100), (10, 200, 30)).convert(mode).save(p)
+    for fmt in ("PNG", "JPEG"):
+        enc = encode_image(Image(str(p)), ImageProfile(max_side=100, format=fmt))
+        assert (enc.width, enc.height) == (100, 25) == decoded(enc).size
