@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +72,18 @@ def test_worker_memory_bound() -> None:
 def test_slow_symbolic_comparison_is_a_timeout_verdict() -> None:
     v = math_equal("\\sum_{k=1}^{n} k^{40} (k+1)^{40}", "\\sum_{k=1}^{n} (k^2+k)^{40} + 1", timeout=0.2)
     assert not v.equal and v.reason
+
+
+PATHOLOGICAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "mathgrade" / "pathological.jsonl"
+
+
+@pytest.mark.skipif(not PATHOLOGICAL.exists(), reason="shared pathological inputs not present")
+def test_reported_pathological_inputs_finish_within_the_bound() -> None:
+    # inputs reported to hang or exhaust memory in other graders (no verdicts are read from the file)
+    for line in PATHOLOGICAL.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["input"]
+        for gold, pred in (("0", text), (text, "0")):
+            t0 = time.perf_counter()
+            s = grade(Sample("p", "", gold), pred, GraderSpec("math_answer", {"timeout": 2.0}))
+            assert time.perf_counter() - t0 < 4.0
+            assert s.status in ("wrong", "unparsed") and s.reason
