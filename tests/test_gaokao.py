@@ -292,3 +292,14 @@ def test_legacy_layout_counts_one_elective(tmp_path: Path) -> None:
 ])
 def test_key_results_in_other_spellings(key: str, text: str, hit: bool) -> None:
     assert found(key, statements(text)) is hit
+
+
+def test_item_images_resolve_next_to_the_paper(tmp_path: Path) -> None:
+    from PIL import Image as PILImage
+
+    PILImage.new("RGB", (8, 8), "white").save(tmp_path / "fig1.png")
+    data = {"paper": "图", "items": [{"number": 1, "type": "single", "points": 5, "question": "如图，<image 1> 中…",
+                                      "images": ["fig1.png"], "options": ["1", "2", "3", "4"], "answer": "B"}]}
+    sample = read_paper(_write(tmp_path, data)).items[0].to_sample()
+    assert [Path(img.path) for img in sample.images] == [tmp_path / "fig1.png"]
+    assert sample.images[0].sha256 and sample.metadata["n_choices"] == 4
