@@ -11,7 +11,8 @@ This module owns turning an :class:`~evalkit.types.Image` into the bytes an adap
   decoding it again. A file is hashed once per (path, size, mtime), remembered on disk too, so a
   resume does not even read an original whose encoding is cached.
 * A missing, unreadable or corrupt image raises :class:`ImageError` whose message names the file.
-  URLs in data are never fetched unless ``EVALKIT_FETCH_IMAGES=1``.
+  URLs in data are resolved to local files under ``EVALKIT_IMAGE_MIRROR`` and never fetched unless
+  ``EVALKIT_FETCH_IMAGES=1``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import io
 import json
 import os
 import threading
+import urllib.parse
 import urllib.request
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
@@ -257,11 +259,27 @@ def _stamp_write(stamp: tuple[str, int, int], sha: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def mirrored(url: str) -> Path | None:
+    """A local copy of an image URL under ``$EVALKIT_IMAGE_MIRROR``: ``<dir>/<host>/<path>`` or ``<dir>/<file name>``."""
+    root = os.environ.get("EVALKIT_IMAGE_MIRROR")
+    if not root:
+        return None
+    parsed = urllib.parse.urlparse(url)
+    rel = urllib.parse.unquote(parsed.path).lstrip("/")
+    for cand in (Path(root) / parsed.netloc / rel, Path(root) / Path(rel).name):
+        if rel and cand.is_file():
+            return cand
+    return None
+
+
 def _fetch(url: str) -> bytes:
+    local = mirrored(url)
+    if local is not None:
+        return local.read_bytes()
     if os.environ.get("EVALKIT_FETCH_IMAGES") != "1":
         raise ImageError(
-            f"image {url}: URLs in data are not fetched at run time; download the images and point the data "
-            "at local files, or set EVALKIT_FETCH_IMAGES=1 to allow fetching"
+            f"image {url}: URLs in data are not fetched at run time; put the files under EVALKIT_IMAGE_MIRROR=DIR "
+            "(as DIR/<host>/<path> or DIR/<file name>), or set EVALKIT_FETCH_IMAGES=1 to allow fetching"
         )
     try:
         with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - the user opted in

@@ -101,6 +101,18 @@ def test_urls_are_not_fetched_by_default(monkeypatch: pytest.MonkeyPatch) -> Non
         encode_image(Image("https://example.invalid/x.png"))
 
 
+def test_urls_resolve_to_a_local_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "example.org" / "figs").mkdir(parents=True)
+    png(mirror / "example.org" / "figs" / "a b.png", (30, 20))
+    png(mirror / "flat.png", (10, 10))
+    monkeypatch.setenv("EVALKIT_IMAGE_MIRROR", str(mirror))
+    assert encode_image(Image("https://example.org/figs/a%20b.png")).width == 30
+    assert encode_image(Image("http://cdn.example.net/x/y/flat.png")).width == 10
+    with pytest.raises(ImageError, match=r"missing\.png: URLs in data are not fetched.*EVALKIT_IMAGE_MIRROR"):
+        encode_image(Image("https://example.org/missing.png"))
+
+
 def test_second_encoding_comes_from_memory(tmp_path: Path) -> None:
     p = png(tmp_path / "m.png", (500, 500))
     prof = ImageProfile(max_side=100)
