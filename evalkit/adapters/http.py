@@ -166,13 +166,10 @@ class HTTPClient:
                 self.connect_timeout,
             )
         except TimeoutError:
-            raise TransportError(
-                f"could not connect to {self.host}:{self.port} within {self.connect_timeout:g} s"
-            ) from None
+            raise TransportError(f"could not connect within {self.connect_timeout:g} s") from None
         except OSError as exc:
             untrusted = type(exc).__name__ == "SSLCertVerificationError"
-            raise TransportError(f"could not connect to {self.host}:{self.port}: {_describe(exc)}",
-                                 retryable=not untrusted) from None
+            raise TransportError(f"could not connect ({_describe(exc)})", retryable=not untrusted) from None
         self.opened += 1
         return _Conn(reader, writer)
 
@@ -254,5 +251,10 @@ def _describe(exc: BaseException) -> str:
         return f"connection closed mid-response ({len(exc.partial)} bytes of {exc.expected or '?'} read)"
     if isinstance(exc, ValueError):
         return f"malformed HTTP response ({exc})"
-    text = str(exc) or type(exc).__name__
-    return text
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    if type(exc).__name__ == "gaierror":
+        return f"unknown host: {exc.strerror or exc}"
+    return str(exc) or type(exc).__name__
