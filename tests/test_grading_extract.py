@@ -34,6 +34,9 @@ from evalkit.grading.extract import (
         ("The result:\n\\[ \\frac{9}{2} \\]", "\\frac{9}{2}"),
         ("After adding, the shop has 31 apples left over now", "31"),
         ("Les deux trains se croisent à 14 h. Réponse : 14", "14"),
+        ("So \\boxed{5}. The answer is correct.", "5"),  # "is correct" is not an answer
+        ("The final answer is 5. This answer is correct.", "5"),
+        ("The answer is Evelyn.", "Evelyn"),
     ],
 )
 def test_final_answer(text: str, answer: str) -> None:

@@ -103,6 +103,11 @@ _CUES = [
     r"the final result is",
 ]
 _CUE_RE = re.compile("|".join(f"(?:{c})" for c in _CUES), re.IGNORECASE)
+_NON_ANSWER = re.compile(
+    r"(?:correct|incorrect|right|wrong|as follows|below|above|the following|given below|shown below|clear|"
+    r"obvious|simple|straightforward|not\b.*|different|unique|consistent|verified|confirmed)",
+    re.IGNORECASE,
+)
 _END_RE = re.compile(r"(?:(?<!\d)\.(?=\s|$)|。|\n\s*\n|I hope|<eoa>|<\|im_end\|>|<\|im_start\|>|<\|endoftext\|>)")
 _MATH_SEG = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?%?|-?\.\d+%?")
@@ -171,7 +176,7 @@ def extract_final_answer(text: str) -> str | None:
         if not seg.strip() and end is not None:
             continue
         ans = _from_cue_text(seg)
-        if ans:
+        if ans and not _NON_ANSWER.fullmatch(ans.strip(" .:：*")):
             cue_pos, cue_answer = m.start(), ans
     if box is not None and (cue_answer is None or box[0] >= cue_pos):
         return box[1]
