@@ -248,7 +248,12 @@ class HFAdapter(Adapter):
     async def aclose(self) -> None:
         if self._worker is not None and not self._worker.done():
             await asyncio.wait([self._worker], timeout=60)
-        self._model = None
+        if self._model is not None:
+            self._model = None
+            if self.device.startswith("cuda"):
+                import torch
+
+                torch.cuda.empty_cache()  # hand the memory back for a judge or the next model
 
 
 def _has_vision(config_path: Path) -> bool | None:
