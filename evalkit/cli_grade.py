@@ -3,6 +3,7 @@
 * ``evalkit grade export RUN_DIR`` writes what teachers need to mark a run — each question, the
   reference solution, the rubric and the model's answer — as ``grading/marks.csv`` (a spreadsheet
   with an empty ``mark`` column) and ``grading/marking.html`` (a printable page).
+* ``evalkit grade judge RUN_DIR --judge URI`` adds an LLM judge's marks to a finished run's solutions.
 * ``evalkit grade import RUN_DIR MARKS.csv`` reads the marks back: each mark joins the marks a sample
   already has (a newer mark of the same grader replaces the older), the exam's reconciliation runs
   again, and ``samples.jsonl`` and ``summary.json`` are rewritten atomically. Rows without a mark and
@@ -236,18 +237,8 @@ def _checked(path: Path, rows: list[dict[str, Any]], results: dict[str, SampleRe
 def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", threshold: float | None = None,
                  notes: list[str] | None = None) -> int:
     """Merge marks into a run (a marks CSV or JSON, or published GAOKAO-Bench grades); returns how many."""
-    from evalkit.grading.gaokao import DEFAULT_THRESHOLD, Mark, with_marks
-    from evalkit.grading.metrics import summarize
-    from evalkit.results import (
-        RUN_FILE,
-        SAMPLES_FILE,
-        SUMMARY_FILE,
-        compact_samples,
-        iter_sample_lines,
-        load_run,
-        now_iso,
-        write_json_atomic,
-    )
+    from evalkit.grading.gaokao import Mark
+    from evalkit.results import load_run
 
     run = load_run(run_dir)
     by_id = {r.id: r for r in run.results}
@@ -257,28 +248,76 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
             notes.extend(clipped)
     else:
         marks = read_mark_rows(marks_path, by_id)
+    new = {sid: Mark(grader, value, by_id[sid].score.max_points, marker=marker) for sid, (value, marker) in marks.items()}
+    write_marks(run, new, threshold, {"imported": str(marks_path), "grader": grader})
+    return len(new)
+
+
+def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: dict[str, Any]) -> None:
+    """Add one mark per sample to a run, reconcile, and rewrite samples, summary and the grading log."""
+    from evalkit.grading.gaokao import DEFAULT_THRESHOLD, with_marks
+    from evalkit.grading.metrics import summarize
+    from evalkit.results import (
+        RUN_FILE,
+        SAMPLES_FILE,
+        SUMMARY_FILE,
+        compact_samples,
+        iter_sample_lines,
+        now_iso,
+        write_json_atomic,
+    )
+
     limit = threshold if threshold is not None else float(
         run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold", DEFAULT_THRESHOLD))
-    records: dict[str, dict[str, Any]] = {}
-    for rec in iter_sample_lines(run_dir / SAMPLES_FILE):
-        records[str(rec.get("id"))] = rec
-    for sid, (value, marker) in marks.items():
+    by_id = {r.id: r for r in run.results}
+    records: dict[str, dict[str, Any]] = {str(rec.get("id")): rec for rec in iter_sample_lines(run.path / SAMPLES_FILE)}
+    for sid, mark in marks.items():
         res = by_id[sid]
-        res.score = with_marks(res.score, [Mark(grader, value, res.score.max_points, marker=marker)], limit)
+        res.score = with_marks(res.score, [mark], limit)
         records[sid] = {**records[sid], "score": res.score.to_dict()}
-    compact_samples(run_dir / SAMPLES_FILE, records)
+    compact_samples(run.path / SAMPLES_FILE, records)
     results = [SampleResult.from_dict(r) for r in records.values()]
     summary = dict(run.summary)
-    metrics = run.record.get("task", {}).get("metrics") or ["accuracy"]
-    summary.update(summarize(results, metrics))
+    summary.update(summarize(results, run.record.get("task", {}).get("metrics") or ["accuracy"]))
     summary.setdefault("task", run.task)
     summary.setdefault("model", run.model)
-    write_json_atomic(run_dir / SUMMARY_FILE, summary)
+    write_json_atomic(run.path / SUMMARY_FILE, summary)
     record = dict(run.record)
-    record.setdefault("grading", []).append({"imported": str(marks_path), "grader": grader, "marks": len(marks),
-                                             "at": now_iso()})
-    write_json_atomic(run_dir / RUN_FILE, record)
-    return len(marks)
+    record.setdefault("grading", []).append({**log, "marks": len(marks), "at": now_iso()})
+    write_json_atomic(run.path / RUN_FILE, record)
+
+
+def _as_sample(result: SampleResult) -> Any:
+    from evalkit.types import Sample
+
+    return Sample(result.id, _question_text(result), result.target, metadata=dict(result.metadata))
+
+
+async def judge_run(run: Any, judge: Any, concurrency: int = 8, only_missing: bool = True) -> dict[str, Any]:
+    """Judge marks for every solution of a run (those without one yet, unless ``only_missing`` is off)."""
+    import asyncio
+
+    from evalkit.grading.gaokao import judge_mark
+    from evalkit.types import GenerationConfig, Message, Request, Text
+
+    async def ask(prompt: str) -> str:
+        resp = await judge.generate(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
+        if not resp.ok:
+            raise RuntimeError(resp.error)
+        return resp.text
+
+    todo = [r for r in run.results if r.metadata.get("type") == "solution" and r.response is not None
+            and not (only_missing and any(m.get("grader") == "judge" for m in r.score.details.get("marks", [])))]
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(result: SampleResult) -> tuple[str, Any]:
+        async with gate:
+            return result.id, await judge_mark(_as_sample(result), result.response or "", ask)
+
+    try:
+        return dict(await asyncio.gather(*(one(r) for r in todo)))
+    finally:
+        await judge.aclose()
 
 
 @grade_app.command("import")
@@ -304,6 +343,35 @@ def import_cmd(
     typer.echo(f"imported {n} marks into {run_dir}")
     for note in notes:
         typer.echo(f"  note: {note}")
+    print_score_card(load_run(run_dir).summary, Console())
+
+
+@grade_app.command("judge")
+def judge_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder whose solutions an LLM should mark.")],
+    judge: Annotated[str, typer.Option("--judge", help="Adapter URI of the judge model, e.g. openai:qwen2.5-72b.")],
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint of an OpenAI-compatible judge.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Judge requests in flight.")] = 8,
+    again: Annotated[bool, typer.Option("--again", help="Judge solutions that already have a judge mark, too.")] = False,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Points apart beyond which marks are flagged.")] = None,
+) -> None:
+    """Add an LLM judge's marks to a finished run's solutions, without asking the model again."""
+    import asyncio
+
+    from rich.console import Console
+
+    from evalkit.adapters import make_adapter
+    from evalkit.results import ResultsError, load_run
+
+    try:
+        run = load_run(run_dir)
+        adapter = make_adapter(judge, {"base_url": base_url} if base_url else {})
+        marks = asyncio.run(judge_run(run, adapter, concurrency, only_missing=not again))
+        write_marks(run, marks, threshold, {"judged_by": judge, "grader": "judge"})
+    except (ResultsError, ValueError, LookupError, OSError) as exc:
+        _fail(str(exc))
+    failed = sum(1 for m in marks.values() if m.status != "graded")
+    typer.echo(f"judged {len(marks)} solutions in {run_dir}" + (f" ({failed} unparsed or failed)" if failed else ""))
     print_score_card(load_run(run_dir).summary, Console())
 
 

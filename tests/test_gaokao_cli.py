@@ -153,3 +153,23 @@ def test_import_accepts_a_json_of_marks(reference_run: tuple[Path, str], tmp_pat
     assert done.returncode == 0, done.stderr
     score = _samples(run)[q19["id"]]["score"]
     assert score["points"] == 16.5 and score["details"]["marks"][-1]["marker"] == "赵老师"
+
+
+def test_grade_judge_adds_marks_to_a_finished_run(reference_run: tuple[Path, str], tmp_path: Path) -> None:
+    src, _ = reference_run
+    run = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(src), str(run)], check=True)
+    with ModelServer("【步骤得分】无\n【总分】11分") as srv:
+        done = evalkit("grade", "judge", str(run), "--judge", "openai:teacher", "--base-url", srv.url)
+        assert done.returncode == 0, done.stderr
+        assert srv.requests == 5 and "judged 5 solutions" in done.stdout
+        again = evalkit("grade", "judge", str(run), "--judge", "openai:teacher", "--base-url", srv.url)
+        assert srv.requests == 5 and "judged 0 solutions" in again.stdout  # already judged: not asked again
+    q15 = next(s for s in _samples(run).values() if s["metadata"]["number"] == 15)["score"]
+    assert [m["grader"] for m in q15["details"]["marks"]] == ["answer", "judge"]
+    assert q15["points"] == 12 and q15["grader"] == "answer+judge"  # mean of 13 and 11
+    with ModelServer("我给 11 分") as srv:
+        done = evalkit("grade", "judge", str(run), "--judge", "openai:teacher", "--base-url", srv.url, "--again")
+    assert "5 unparsed or failed" in done.stdout
+    q15 = next(s for s in _samples(run).values() if s["metadata"]["number"] == 15)["score"]
+    assert q15["points"] == 13 and q15["details"]["marks"][-1]["status"] == "unparsed"
