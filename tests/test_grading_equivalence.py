@@ -241,3 +241,42 @@ def test_named_values_match_by_name() -> None:
     assert eq("a=1, b=2", "b=2, a=1")
     assert not eq("a=1, b=2", "a=2, b=1")  # same numbers, swapped unknowns
     assert eq("x_1=-2, x_2=3", "x=3或x=-2")  # different names: the set of values
+
+
+def _random_expr(rng, depth: int = 0) -> tuple[str, str]:
+    """The same random expression written in LaTeX and in plain programming notation."""
+    if depth > 2 or rng.random() < 0.3:
+        kind = rng.choice(["num", "x", "pi", "sqrt"])
+        if kind == "num":
+            n = rng.randint(1, 9)
+            return str(n), str(n)
+        if kind == "x":
+            return "x", "x"
+        if kind == "pi":
+            return "\\pi", "pi"
+        n = rng.randint(2, 7)
+        return f"\\sqrt{{{n}}}", f"sqrt({n})"
+    op = rng.choice(["+", "-", "*", "/", "^", "neg", "cos"])
+    (a, pa), (b, pb) = _random_expr(rng, depth + 1), _random_expr(rng, depth + 1)
+    return {
+        "+": (f"{a}+{b}", f"({pa})+({pb})"),
+        "-": (f"{a}-\\left({b}\\right)", f"({pa})-({pb})"),
+        "*": (f"\\left({a}\\right)\\cdot\\left({b}\\right)", f"({pa})*({pb})"),
+        "/": (f"\\frac{{{a}}}{{{b}}}", f"({pa})/({pb})"),
+        "^": (f"\\left({a}\\right)^{{2}}", f"({pa})**2"),
+        "neg": (f"-\\left({a}\\right)", f"-({pa})"),
+        "cos": (f"\\cos\\left({a}\\right)", f"cos({pa})"),
+    }[op]
+
+
+def test_latex_and_plain_notation_agree_on_random_expressions() -> None:
+    import random
+
+    rng = random.Random(20240607)
+    for _ in range(150):
+        latex, plain = _random_expr(rng)
+        v = math_equal(latex, plain)
+        if "undefined" in v.reason:
+            continue
+        assert v.equal, (latex, plain, v.reason)
+        assert not eq(latex, f"({plain})+1"), (latex, plain)

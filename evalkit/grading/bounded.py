@@ -167,6 +167,8 @@ def _compare_in_child(msg: tuple, sp: Any) -> tuple[str, bool, str]:  # pragma: 
     g, p = msg[0], msg[1]
     try:
         a, b = to_sympy(g, sp), to_sympy(p, sp)
+        if any(getattr(x, "has", lambda *_: False)(sp.zoo, sp.nan) for x in (a, b)):
+            return ("error", False, "an expression is undefined (division by zero)")
         if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
             eq = isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase) and a.shape == b.shape \
                 and all(sp.simplify(x - y) == 0 for x, y in zip(a, b, strict=True))

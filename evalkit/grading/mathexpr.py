@@ -968,11 +968,15 @@ def apply_function(name: str, args: list[Value]) -> Value:
     }
     if name in trig:
         a = _approx(args[0])
-        if abs(CTX.mag(a) if a != 0 else 0) > 64:
+        if a != 0 and CTX.mag(a) > 64:
             raise TooBig("trig argument too large")
         if name in ("sin", "tan", "arcsin", "arctan", "sinh", "tanh") and a == 0:
             return Fraction(0)
-        return trig[name](a)
+        out = trig[name](a)
+        # sin(pi), cos(pi/2): a zero computed to 40 digits is zero (so 1/sin(pi) is a division by zero)
+        if name in ("sin", "cos", "tan", "cot") and abs(out) < CTX.mpf(10) ** -32:
+            return Fraction(0)
+        return out
     return _random_function(name, args)
 
 
