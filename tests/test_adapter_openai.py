@@ -337,3 +337,23 @@ def test_adaptive_limit_finds_a_rate_limited_servers_capacity(tmp_path: Path) ->
             refused[adaptive] = srv.statuses["429"]
         assert out.summary["metrics"]["accuracy"] == 1.0 and out.summary["counts"]["error"] == 0
     assert refused["true"] * 3 < refused["false"], refused
+
+
+def test_streamed_answers_are_folded_back_with_reasoning_and_usage() -> None:
+    with ModelServer({"content": "The answer is C.", "reasoning_content": "C fits"}) as srv:
+        resp = ask(make_adapter("openai:m", {"base_url": srv.url, "stream": "true"}))
+        assert srv.bodies[0]["stream"] is True and srv.bodies[0]["stream_options"] == {"include_usage": True}
+    assert (resp.text, resp.reasoning) == ("The answer is C.", "C fits")
+    assert resp.usage.completion_tokens == 4 and resp.meta["finish_reason"] == "stop"
+    with ModelServer(" 42") as srv:
+        base = ask(make_adapter("openai:b", {"base_url": srv.url, "endpoint": "completions", "stream": "true"}))
+    assert base.text == " 42"
+
+
+def test_a_stream_that_carries_an_error_is_a_retryable_error() -> None:
+    from evalkit.adapters.http import HTTPResponse
+
+    adapter = make_adapter("openai:m", {"base_url": "http://127.0.0.1:9/v1"})
+    body = b'data: {"choices": [{"delta": {"content": "The"}}]}\n\ndata: {"error": {"message": "engine overloaded"}}\n\n'
+    resp = adapter._outcome(HTTPResponse(200, "OK", {"content-type": "text/event-stream"}, body), 0.1, {})
+    assert resp.retryable and "engine overloaded" in (resp.error or "")

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.adapters.base import AdapterError
-from evalkit.adapters.remote import COMMON_OPTIONS, RemoteAdapter, ResponseShapeError, opt_bool
+from evalkit.adapters.http import HTTPResponse
+from evalkit.adapters.remote import (
+    COMMON_OPTIONS,
+    RemoteAdapter,
+    ResponseShapeError,
+    StreamError,
+    opt_bool,
+    parse_sse,
+)
 from evalkit.types import GenerationConfig, Image, Message, Request, Response, Text, Usage
 
 ENDPOINTS = ("chat", "completions")
@@ -30,6 +38,7 @@ class OpenAIAdapter(RemoteAdapter):
         "max_tokens_field": "body field for the token limit: max_tokens (default) or max_completion_tokens",
         "image_detail": "detail hint sent with each image: auto, low or high (default: not sent)",
         "split_think": "move a leading <think>...</think> block out of the answer into reasoning (default true)",
+        "stream": "ask for a server-sent event stream (keeps long generations alive through proxies; default false)",
     }
     default_base_url = "https://api.openai.com/v1"
     default_key_env = "OPENAI_API_KEY"
@@ -44,6 +53,7 @@ class OpenAIAdapter(RemoteAdapter):
         self.max_tokens_field = str(options.get("max_tokens_field", "max_tokens"))
         self.image_detail = options.get("image_detail")
         self.split_think = opt_bool(options, "split_think", True)
+        self.stream = opt_bool(options, "stream", False)
 
     def path_for(self, request: Request) -> str:
         return "/chat/completions" if self.endpoint == "chat" else "/completions"
@@ -57,7 +67,17 @@ class OpenAIAdapter(RemoteAdapter):
                 raise ValueError("the completions endpoint takes text only; use -M endpoint=chat for images")
             body["prompt"] = completion_prompt(request.messages)
         body.update(sampling_fields(request.config, self.max_tokens_field))
+        if self.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
         return body
+
+    def decode_payload(self, resp: HTTPResponse) -> Any:
+        """JSON, or a server-sent event stream folded back into one non-streamed answer."""
+        kind = resp.header("content-type") or ""
+        if "event-stream" not in kind and not resp.body.lstrip().startswith(b"data:"):
+            return super().decode_payload(resp)
+        return fold_stream(parse_sse(resp.body), chat=self.endpoint == "chat")
 
     def _message(self, message: Message, images: dict[int, Any]) -> dict[str, Any]:
         if not message.images:
@@ -90,6 +110,33 @@ class OpenAIAdapter(RemoteAdapter):
             text, reasoning = split_think(text)
         meta = {"finish_reason": choice["finish_reason"]} if choice.get("finish_reason") else {}
         return Response(text=text, reasoning=reasoning, usage=read_usage(payload.get("usage")), meta=meta)
+
+
+def fold_stream(events: list[Any], chat: bool) -> dict[str, Any]:
+    """Streamed chunks → the payload a non-streamed call would have returned."""
+    text: list[str] = []
+    reasoning: list[str] = []
+    finish = None
+    usage = None
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        if event.get("error"):
+            err = event["error"]
+            raise StreamError(str(err.get("message", err) if isinstance(err, dict) else err))
+        usage = event.get("usage") or usage
+        for choice in event.get("choices") or []:
+            if choice.get("index", 0) != 0:
+                continue
+            delta = (choice.get("delta") or {}) if chat else {"content": choice.get("text")}
+            text.append(str(delta.get("content") or ""))
+            reasoning.append(str(delta.get("reasoning_content") or delta.get("reasoning") or ""))
+            finish = choice.get("finish_reason") or finish
+    message: dict[str, Any] = {"content": "".join(text)}
+    if any(reasoning):
+        message["reasoning_content"] = "".join(reasoning)
+    choice_out: dict[str, Any] = {"message": message} if chat else {"text": message["content"]}
+    return {"choices": [{**choice_out, "finish_reason": finish}], "usage": usage}
 
 
 def sampling_fields(config: GenerationConfig, max_tokens_field: str = "max_tokens") -> dict[str, Any]:

@@ -49,6 +49,23 @@ class ResponseShapeError(ValueError):
     """A well-formed JSON answer that lacks what the protocol promises (e.g. no choices)."""
 
 
+class StreamError(Exception):
+    """A streamed answer that carried an error event instead of finishing."""
+
+
+def parse_sse(body: bytes) -> list[Any]:
+    """The JSON ``data:`` payloads of a server-sent event stream, up to ``[DONE]``."""
+    events: list[Any] = []
+    for block in body.replace(b"\r\n", b"\n").split(b"\n\n"):
+        data = b"\n".join(line[5:].strip() for line in block.split(b"\n") if line.startswith(b"data:"))
+        if not data:
+            continue
+        if data == b"[DONE]":
+            break
+        events.append(json.loads(data))
+    return events
+
+
 def opt_bool(options: dict[str, Any], name: str, default: bool) -> bool:
     value = options.get(name, default)
     if isinstance(value, bool):
@@ -227,6 +244,10 @@ class RemoteAdapter(Adapter):
         """Text, reasoning and usage from a 200 answer; raise :class:`ResponseShapeError` if absent."""
         raise NotImplementedError
 
+    def decode_payload(self, resp: HTTPResponse) -> Any:
+        """The answer's JSON (a ``ValueError`` when it is not JSON); streaming adapters override this."""
+        return json.loads(resp.body)
+
     # ----- the call -----------------------------------------------------------------------
 
     async def generate(self, request: Request) -> Response:
@@ -291,12 +312,14 @@ class RemoteAdapter(Adapter):
         status = resp.status
         if 200 <= status < 300:
             try:
-                payload = json.loads(resp.body)
+                payload = self.decode_payload(resp)
+            except StreamError as exc:
+                return Response(error=f"{self.base_url}: the stream ended with an error: {exc}",
+                                latency_s=latency, retryable=True, meta=meta)
             except ValueError:
                 snippet = resp.body[:60].decode("utf-8", "replace")
-                hint = "; evalkit does not stream: drop 'stream' from the body" if snippet.startswith("data:") else ""
-                return Response(error=f"malformed JSON from {self.base_url} (starts {snippet!r}){hint}",
-                                latency_s=latency, retryable=not hint, meta=meta)
+                return Response(error=f"malformed JSON from {self.base_url} (starts {snippet!r})",
+                                latency_s=latency, retryable=True, meta=meta)
             try:
                 answer = self.parse_answer(payload)
             except (ResponseShapeError, KeyError, IndexError, TypeError, AttributeError) as exc:

@@ -258,7 +258,10 @@ class ModelServer:
         if payload is None:
             await self._send(writer, 404, _error_body(f"no route {path}", 404))
             return True
-        await self._send(writer, 200, json.dumps(payload).encode())
+        if req.get("stream") and "choices" in payload:
+            await self._send(writer, 200, _as_event_stream(payload), stream=True)
+        else:
+            await self._send(writer, 200, json.dumps(payload).encode())
         return self.keep_alive
 
     async def _fault(self, fault: Fault, writer: asyncio.StreamWriter) -> bool:
@@ -301,13 +304,14 @@ class ModelServer:
 
     async def _send(
         self, writer: asyncio.StreamWriter, status: int, body: bytes, extra: dict[str, str] | None = None,
-        count: bool = True,
+        count: bool = True, stream: bool = False,
     ) -> None:
         if count:
             self.statuses[str(status)] += 1
-        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "Content-Type: application/json"]
+        kind = "text/event-stream" if stream else "application/json"
+        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Type: {kind}"]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
-        if self.chunked:
+        if self.chunked or stream:
             head.append("Transfer-Encoding: chunked")
             mid = len(body) // 2
             chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:mid], body[mid:]) if c)
@@ -317,6 +321,32 @@ class ModelServer:
             data = body
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
         await writer.drain()
+
+
+def _as_event_stream(payload: dict[str, Any]) -> bytes:
+    """A chat or text completion as server-sent events: one word per delta, usage last, then [DONE]."""
+    choice = payload["choices"][0]
+    chat = "message" in choice
+    message = choice["message"] if chat else {"content": choice["text"]}
+    events: list[dict[str, Any]] = []
+    pieces: list[tuple[str, str]] = []
+    if message.get("reasoning_content"):
+        pieces += [("reasoning_content", w) for w in _words(message["reasoning_content"])]
+    pieces += [("content", w) for w in _words(str(message.get("content") or ""))]
+    for field_name, piece in pieces:
+        part = {"index": 0, "delta": {field_name: piece}} if chat else {"index": 0, "text": piece}
+        events.append({"id": payload["id"], "object": "chunk", "choices": [part]})
+    events.append({"id": payload["id"], "object": "chunk",
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"} if chat
+                               else {"index": 0, "text": "", "finish_reason": "stop"}]})
+    events.append({"id": payload["id"], "object": "chunk", "choices": [], "usage": payload["usage"]})
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+
+
+def _words(text: str) -> list[str]:
+    """``"a b c"`` → ``["a", " b", " c"]`` (pieces that join back to the text)."""
+    parts = text.split(" ")
+    return [parts[0], *(" " + p for p in parts[1:])] if text else []
 
 
 def _parse_request_head(head: bytes) -> tuple[str, str, dict[str, str]]:
