@@ -127,3 +127,15 @@ def test_concluding_statements(text: str, letters: list[str]) -> None:
 
 def test_a_rejected_option_is_not_a_pick() -> None:
     assert extract_letters("综上，A错误", multi=True) is None
+
+
+def test_answer_blocks_in_gaokao_bench_format() -> None:
+    # 【答案】 opens a block up to <eoa>; a multi-sentence block gives its conclusion
+    out = "【解析】略 <eoe>\n【答案】\n解方程得 $t = 3$ 或 $t = -4$。因为 t>0，所以 $t$ 的值只能为3。<eoa>"
+    assert extract_final_answer(out) == "3"
+    assert extract_final_answer("【答案】$x^2$ + $2y$ = 7<eoa>") == "x^2 + 2y = 7"  # one formula in pieces
+    assert extract_final_answer("【答案】\n代入得 $S$ 的最小值为 $\\frac{7}{2}$。<eoa>") == "\\frac{7}{2}"
+    # an answer line that names no option is a refusal, not a pick from the discussion
+    assert extract_letters("所以A、C都可能成立。<eoe>\n【答案】无正确答案<eoa>", multi=True) is None
+    assert extract_letters("【答案】: C <eoa>", multi=False) == ["C"]
+    assert extract_letters("B不是A", multi=False) == ["B"]

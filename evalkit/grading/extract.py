@@ -131,9 +131,13 @@ def _from_cue_text(seg: str) -> str | None:
     if group:
         return group[1]
     maths = _math_segments(seg)
-    # "The volume of $ABCDEFGH$ is 120": the answer follows the last "is"
-    m = _last_match(r"\s(?:is|are|est|equals|=)\s|是|为", seg)
-    if m is not None and not any(pos >= m.end() for pos, _ in maths) or (m is not None and not maths):
+    outside = _MATH_SEG.sub(" ", seg)
+    if maths and not re.search(r"[A-Za-z]{2,}|[\u3400-\u9fff]", outside) and re.search(r"[-=+*/^<>]", outside):
+        # "$2x^2$ + $y^2$ = 64": one formula written across several $...$ pieces
+        return re.sub(r"\s+", " ", seg.replace("$", " ")).strip().rstrip(".。").strip()
+    # "The volume of $ABCDEFGH$ is 120": the answer follows the last "is" outside the math
+    m = _last_match(r"\s(?:is|are|est|equals|=)\s|是|为|得到|得", _mask_math(seg))
+    if m is not None:
         tail = seg[m.end():].strip()
         if tail:
             seg = tail
@@ -155,6 +159,11 @@ def _from_cue_text(seg: str) -> str | None:
     return nums[0] if nums else seg[:40]
 
 
+def _mask_math(text: str) -> str:
+    """The text with every math segment blanked out (same length, so positions still match)."""
+    return _MATH_SEG.sub(lambda m: " " * (m.end() - m.start()), text)
+
+
 def _joined_maths(seg: str) -> bool:
     between = _MATH_SEG.sub("\x00", seg).split("\x00")[1:-1]
     return all(_separator_joins(b) for b in between)
@@ -171,6 +180,14 @@ def extract_final_answer(text: str) -> str | None:
     cue_answer = None
     for m in _CUE_RE.finditer(text):
         rest = text[m.end():]
+        if m.group().startswith("【"):
+            # 【答案】 opens a block that runs to <eoa>: its conclusion is the answer
+            block = re.split(r"<eoa>|【", rest, maxsplit=1)[0].strip()
+            if re.search(r"[。\n]\s*\S", block.rstrip("。. \n")):
+                ans = _fallback(block)
+                if ans and not _NON_ANSWER.fullmatch(ans.strip(" .:：*")):
+                    cue_pos, cue_answer = m.start(), ans
+                continue
         end = _END_RE.search(rest)
         seg = rest[: end.start()] if end else rest
         if not seg.strip() and end is not None:
@@ -215,7 +232,11 @@ def _fallback(text: str) -> str | None:
     in_last = [x for x in segs if x[0] >= start]
     if in_last or _CONCLUDE.search(prose[start:]) or not segs:
         if in_last:
-            return _join_trailing(t, in_last)
+            joined = _join_trailing(t, in_last)
+            # "所以 $|b|$ 的值只能为 2": a value stated after the last formula wins
+            after = _mask_math(last)[last.rfind("$") + 1:] if "$" in last else ""
+            tail_num = re.search(r"(?:是|为|is|=)\s*(-?\d+(?:\.\d+)?(?:/\d+)?)\s*[。.]?\s*$", after)
+            return tail_num.group(1) if tail_num else joined
         bold = [b for b in _BOLD.findall(last) if re.search(r"\d", b)]
         if bold:
             nums = _NUMBER.findall(bold[-1])
@@ -273,7 +294,7 @@ def is_bare_answer(text: str) -> bool:
 # ----------------------------------------------------------------------------------------
 _LETTERS = "ABCDEFG"
 _LETTER_CUE = re.compile(
-    r"(?:故选|所以选|因此选|应选|选择|答案(?:应该)?(?:是|为|选)?|正确(?:答案|选项)(?:是|为)?|正确的(?:是|为|选项是|选项为)|"
+    r"(?:【答案】|故选|所以选|因此选|应选|选择|答案(?:应该)?(?:是|为|选)?|正确(?:答案|选项)(?:是|为)?|正确的(?:是|为|选项是|选项为)|"
     r"选项(?:是|为)?|综上(?:所述)?[,，]?\s*选?|"
     r"(?:the\s+)?(?:correct\s+|final\s+|best\s+)?(?:answer|option|choice)s?(?:\s+(?:is|are|would be|must be))?|"
     r"réponse(?:\s+est)?|\bI (?:think|choose|pick|select)(?: it's| it is)?|\bit's|\bit is|\bchoose|\bselect|选)"
@@ -307,7 +328,7 @@ def _after_cue(text: str) -> list[str] | None:
     return found
 
 
-_NEGATED = re.compile(r"\s*(?:项|选项)?\s*(?:错误|不正确|不对|不符合|不成立|is wrong|is incorrect|is false|are wrong|are incorrect)",
+_NEGATED = re.compile(r"\s*(?:项|选项)?\s*(?:都|均|皆)?\s*(?:错误|不正确|不对|不符合|不成立|不是(?!\s*[A-G](?![A-Za-z]))|错|is wrong|is incorrect|is false|are wrong|are incorrect)",
                       re.IGNORECASE)
 
 
@@ -327,6 +348,8 @@ def extract_letters(text: str, multi: bool = False) -> list[str] | None:
                      stripped)
     if m:
         return _letters_in(m.group(1))
+    if _final_cue_without_letter(t):
+        return None
     boxes = boxed_all(t)
     cue = _after_cue(t) or _concluding_statement(t)
     box_letters = None
@@ -360,6 +383,23 @@ def _concluding_statement(text: str) -> list[str] | None:
     for found in _STATEMENT.finditer(text):  # noqa: B007 - keeps the last match
         pass
     return _letters_in(found.group(1)) if found else None
+
+
+_STRONG_CUE = re.compile(r"【答案】\s*[:：]?|(?:最终)?答案(?:是|为)?\s*[:：]|(?:the\s+)?final answer(?:\s+is)?\s*[:：]?",
+                         re.IGNORECASE)
+
+
+def _final_cue_without_letter(text: str) -> bool:
+    """The response ends with an explicit answer line that names no option ("【答案】无正确答案")."""
+    last = None
+    for last in _STRONG_CUE.finditer(text):  # noqa: B007 - keeps the last match
+        pass
+    if last is None:
+        return False
+    rest = text[last.end(): last.end() + 80].strip()
+    if not rest or rest.startswith(("<eoa>", "\\boxed", "$")):
+        return False
+    return _LETTER_RUN.match(rest) is None and not re.search(r"[A-G]", rest[:12])
 
 
 def _last_cue_pos(text: str) -> int:
