@@ -137,6 +137,27 @@ def pathological(recs: list[dict]) -> None:
     print(f"  slowest: {worst:.2f}s")
 
 
+def gaokao_letters(root: Path) -> None:
+    """Our default letter rule against GAOKAO-Bench's own extraction on GPT-4's published outputs."""
+    from evalkit.grading.extract import extract_letters
+
+    files = sorted((root / "Results" / "gpt_4_0314_obj").glob("*MCQs.json"))
+    if not files:
+        return
+    same = total = refused = several = 0
+    t0 = time.perf_counter()
+    for f in files:
+        for ex in json.loads(f.read_text(encoding="utf-8"))["example"]:
+            mine = extract_letters(ex["model_output"], False)
+            total += 1
+            same += (mine or []) == ex["model_answer"]
+            refused += mine is None
+            several += bool(mine and len(mine) > 1)
+    dt = time.perf_counter() - t0
+    print(f"\n== GAOKAO-Bench GPT-4 MCQ outputs: {total} responses, letters as GAOKAO-Bench's extraction on {same}; "
+          f"of the rest, {refused} unparsed (refusals), {several} with several letters   {total / dt:7.1f} /s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("EVALKIT_MATHGRADE", "../shared/data/mathgrade"))
@@ -166,6 +187,8 @@ def main() -> int:
         silver(load(data / "silver_qwen_math_cot_100.jsonl"), args.misses)
     if args.only in (None, "path"):
         pathological(load(data / "pathological.jsonl"))
+    if args.only is None:
+        gaokao_letters(data.parent / "gaokao-bench")
     shutdown()
     return 0
 
