@@ -150,9 +150,10 @@ def gaokao_letters(root: Path) -> None:
         for ex in json.loads(f.read_text(encoding="utf-8"))["example"]:
             mine = extract_letters(ex["model_output"], False)
             total += 1
-            same += (mine or []) == ex["model_answer"]
-            refused += mine is None
-            several += bool(mine and len(mine) > 1)
+            agree = (mine or []) == ex["model_answer"]
+            same += agree
+            refused += not agree and mine is None
+            several += not agree and bool(mine and len(mine) > 1)
     dt = time.perf_counter() - t0
     print(f"\n== GAOKAO-Bench GPT-4 MCQ outputs: {total} responses, letters as GAOKAO-Bench's extraction on {same}; "
           f"of the rest, {refused} unparsed (refusals), {several} with several letters   {total / dt:7.1f} /s")
