@@ -223,6 +223,8 @@ def test_matrix_cells_follow_the_tolerance_policy_one_by_one() -> None:
         ("a>b", "a<b", False),
         ("x+y\\le 1", "y\\le 1-x", True),
         ("\\overrightarrow{AB}", "\\vec{AB}", True),
+        ("\\operatorname{arcsin}\\frac12", "\\frac{\\pi}{6}", True),  # function names in \\operatorname
+        ("\\mathrm{ln}2", "\\ln 2", True),
         ("4", "\\text{4 people}", True),
     ],
 )

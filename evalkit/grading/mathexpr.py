@@ -493,6 +493,8 @@ class Parser:
         content = " ".join(parts).strip()
         if not content:
             return ("num", Fraction(1), None)
+        if content in FUNCS:  # \operatorname{arcsin}(x), \mathrm{ln} 2
+            return self.function(content)
         try:
             return Parser(content).parse()
         except ParseError:
