@@ -282,3 +282,10 @@ def test_latex_and_plain_notation_agree_on_random_expressions() -> None:
             continue
         assert v.equal, (latex, plain, v.reason)
         assert not eq(latex, f"({plain})+1"), (latex, plain)
+
+
+def test_chinese_lists_and_part_labels() -> None:
+    assert eq("圆柱、圆锥、球", "球、圆柱、圆锥")  # 、 separates list items
+    assert not eq("圆柱、圆锥、球", "圆柱、圆锥")
+    assert eq("(1). $\\frac{1}{4}$ ; (2). $\\ln 3$", "0.25; \\ln 3")  # part labels dropped
+    assert eq("1、4、9", "9,4,1")

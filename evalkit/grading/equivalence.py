@@ -203,6 +203,8 @@ def prepare(answer: str) -> Prepared:
             percent = True
     s = re.sub(r"^\{\s*(.*?)\s*\}$", lambda mm: mm.group(1) if _balanced(mm.group(1)) and "," not in mm.group(1)
                else mm.group(0), s)
+    if s.endswith("}") and s.count("}") > s.count("{"):
+        s = s[:-1].rstrip()  # a stray closing brace left by a truncated box
     s = _thousands(s)
     degrees = False
     dm = re.fullmatch(r"(.*?[\d}])\s*°", s)
@@ -288,7 +290,7 @@ def split_top(s: str, seps: list[str]) -> list[str]:
     return [p.strip() for p in parts]
 
 
-_LIST_SEPS = [";", ",", "\\text{ and }", "\\text{and}", "\\text{ or }", "\\text{or}", " and ", " or ", "或", "和", "及",
+_LIST_SEPS = [";", ",", "、", "\\text{ and }", "\\text{and}", "\\text{ or }", "\\text{or}", " and ", " or ", "或", "和", "及",
               "以及", "\\text{或}", "\\text{和}", "\\\\"]
 
 
@@ -320,6 +322,7 @@ def structure(s: str, depth: int = 0) -> tuple:
     if not s:
         return ("text", "")
     s = re.sub(r"^\\(?:text|mathrm)\{\s*(?:and|or)\s*\}\s*|^(?:and|or)\s+", "", s)
+    s = re.sub(r"^(?:[（(]\d[)）]\s*[.:：、]|[①②③④⑤⑥])\s*(?=\S)", "", s)  # "(1). x ; (2). y" part labels
     if re.search(r"\\pm|\\mp|±|∓", s):
         return _expand_pm(s, depth)
     # environments first: cases -> ordered list of relations
