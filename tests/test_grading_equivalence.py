@@ -289,3 +289,14 @@ def test_chinese_lists_and_part_labels() -> None:
     assert not eq("圆柱、圆锥、球", "圆柱、圆锥")
     assert eq("(1). $\\frac{1}{4}$ ; (2). $\\ln 3$", "0.25; \\ln 3")  # part labels dropped
     assert eq("1、4、9", "9,4,1")
+
+
+def test_answer_key_conventions() -> None:
+    assert eq("$\\frac{2}{5} \\# \\# 0.4$", "0.4")  # ## separates accepted forms
+    assert eq("$\\frac{2}{5} \\# \\# 0.4$", "\\frac{2}{5}")
+    assert not eq("$\\frac{2}{5} \\# \\# 0.4$", "0.5")
+    assert eq("3（满足 $2<x<4$ 的整数皆可）", "3")  # a marker's note in the key
+    assert eq("0. 75.", "0.75")  # a decimal broken by a space
+    assert eq("根号5", "\\sqrt{5}")
+    assert eq("2 和 7", "7, 2")
+    assert eq("\\lambda=\\frac{1}{3}", "λ=1/3")

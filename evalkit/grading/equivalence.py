@@ -63,7 +63,9 @@ _UNICODE = {
     "≥": r"\ge ", "≠": r"\ne ", "√": r"\sqrt ", "∪": r"\cup ", "∩": r"\cap ", "∈": r"\in ", "≈": r"\approx ",
     "（": "(", "）": ")", "，": ",", "；": ";", "：": ":", "【": "[", "】": "]", "﹣": "-", "＋": "+", "＝": "=",
     "＜": "<", "＞": ">", "⩽": r"\le ", "⩾": r"\ge ", "′": "'", "º": "°", "²": "^2", "³": "^3", "∶": ":",
-    "…": r"\ldots ", "∣": r"\mid ",
+    "…": r"\ldots ", "∣": r"\mid ", "根号": r"\sqrt ",
+    "α": r"\alpha ", "β": r"\beta ", "γ": r"\gamma ", "δ": r"\delta ", "ε": r"\varepsilon ", "θ": r"\theta ",
+    "λ": r"\lambda ", "μ": r"\mu ", "σ": r"\sigma ", "φ": r"\varphi ", "ω": r"\omega ", "ρ": r"\rho ",
 }
 _SPACING = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg|bigl|bigr|Bigl|Bigr|displaystyle|textstyle|limits)(?![A-Za-z])"
                       r"|(?<!\\)\\[,;:!]|(?<!\\)\\ (?=\S)|~")
@@ -205,6 +207,7 @@ def prepare(answer: str) -> Prepared:
                else mm.group(0), s)
     if s.endswith("}") and s.count("}") > s.count("{"):
         s = s[:-1].rstrip()  # a stray closing brace left by a truncated box
+    s = re.sub(r"^(-?\d+)\.\s+(\d+)\.?$", r"\1.\2", s)  # "0. 98": a decimal broken by a space
     s = _thousands(s)
     degrees = False
     dm = re.fullmatch(r"(.*?[\d}])\s*°", s)
@@ -1118,7 +1121,19 @@ def math_equal(gold: str, pred: str, *, tolerance: str = "auto", symbolic: bool 
                        unparsed=True)
 
 
+_ALTERNATIVES = re.compile(r"\s*(?:\\#\s*\\#|##)\s*")
+_GOLD_NOTE = re.compile(r"\s*[（(][^()（）]*[\u3400-\u9fff][^()（）]*[)）]\s*[.。]?\s*$")
+
+
 def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: float) -> Verdict:
+    alternatives = [a for a in _ALTERNATIVES.split(gold) if a.strip(" $")]
+    if len(alternatives) > 1:  # "3/10 ## 0.3": any accepted form
+        verdicts = [_math_equal(a if a.count("$") % 2 == 0 else a.strip("$"), pred, tolerance, symbolic, timeout)
+                    for a in alternatives]
+        return next((v for v in verdicts if v.equal), verdicts[0])
+    note = _GOLD_NOTE.search(gold)
+    if note and note.start() > 0:  # "2（满足 1<e≤√5 皆可）": a marker's note, not part of the answer
+        gold = gold[: note.start()]
     if len(gold) > 5000 or len(pred) > 5000:
         return Verdict(False, "bounds", gold[:80], pred[:80], "answer longer than 5000 characters", unparsed=True)
     gp, pp = prepare(gold), prepare(pred)

@@ -279,7 +279,7 @@ _MATH_WORDS = FUNCS | {"pi", "oo", "Eq", "sign", "exp", "sqrt", "log", "ln", "in
 
 def is_bare_answer(text: str) -> bool:
     """A short string with at most one natural-language word: already an answer, not a response."""
-    if len(text) > 80 or re.search(r"[\u3400-\u9fff\u0600-\u06ff\u0900-\u097f]", text):
+    if len(text) > 80 or re.search(r"[\u3400-\u9fff\u0600-\u06ff\u0900-\u097f]", re.sub(r"[和或且及与、]|根号", "", text)):
         return False
     outside = _MATH_SEG.sub(" ", text)
     if outside != text and re.search(r"[A-Za-z]{3,}", re.sub(r"\\[A-Za-z]+", " ", outside)):

@@ -19,6 +19,7 @@ from typing import Any
 
 from evalkit.grading.equivalence import Verdict, math_equal
 from evalkit.grading.extract import (
+    _CUE_RE,
     extract_blanks,
     extract_final_answer,
     extract_letters,
@@ -221,7 +222,7 @@ _LETTER_GOLD = re.compile(r"^\s*\(?\s*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-G])\
 
 def _gold_answer(gold: str) -> str:
     """A gold that is itself a worked solution gives its final answer."""
-    if "\\boxed" in gold or "\\fbox" in gold or not is_bare_answer(gold.strip()):
+    if "\\boxed" in gold or "\\fbox" in gold or _CUE_RE.search(gold) or (len(gold) > 80 and not is_bare_answer(gold)):
         found = extract_final_answer(gold)
         if found:
             return found
