@@ -159,6 +159,27 @@ def gaokao_letters(root: Path) -> None:
           f"of the rest, {refused} unparsed (refusals), {several} with several letters   {total / dt:7.1f} /s")
 
 
+def gaokao_fill_in(root: Path) -> None:
+    """math_answer on GPT-4's fill-in answers against the full-marks verdict of GAOKAO-Bench's GPT-4 judge."""
+    folder = root / "Results" / "gpt_4_0314_sub" / "gpt-4-1106-preview_correction_wo_marking_criterion"
+    files = sorted(folder.glob("*Fill-in-the-Blank*.json"))
+    if not files:
+        return
+    total = agree = partial = 0
+    t0 = time.perf_counter()
+    for f in files:
+        for ex in json.loads(f.read_text(encoding="utf-8"))["example"]:
+            gold = ex["standard_answer"] if isinstance(ex["standard_answer"], str) else ex["standard_answer"][0]
+            s = grade(Sample(str(ex["index"]), "", gold.strip()), ex["model_output"], SPEC)
+            full = ex["model_correction_score"][0] >= ex["score"]
+            total += 1
+            agree += (s.status == "correct") == full
+            partial += (s.status == "correct") and 0 < ex["model_correction_score"][0] < ex["score"]
+    dt = time.perf_counter() - t0
+    print(f"== GAOKAO-Bench GPT-4 fill-in answers: {total}, evalkit agrees with the judge's full marks on {agree}; "
+          f"{partial} more are right answers the judge docked for the working   {total / dt:7.1f} /s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("EVALKIT_MATHGRADE", "../shared/data/mathgrade"))
@@ -190,6 +211,7 @@ def main() -> int:
         pathological(load(data / "pathological.jsonl"))
     if args.only is None:
         gaokao_letters(data.parent / "gaokao-bench")
+        gaokao_fill_in(data.parent / "gaokao-bench")
     shutdown()
     return 0
 
