@@ -139,3 +139,10 @@ def test_answer_blocks_in_gaokao_bench_format() -> None:
     assert extract_letters("所以A、C都可能成立。<eoe>\n【答案】无正确答案<eoa>", multi=True) is None
     assert extract_letters("【答案】: C <eoa>", multi=False) == ["C"]
     assert extract_letters("B不是A", multi=False) == ["B"]
+
+
+def test_letters_up_to_j_and_english_words_are_not_letters() -> None:
+    assert extract_letters("The answer is (H).") == ["H"]
+    assert extract_letters("故选 I") == ["I"]
+    assert extract_letters("A quick check shows nothing conclusive.") is None
+    assert extract_letters("I think so.") is None

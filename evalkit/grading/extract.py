@@ -292,7 +292,7 @@ def is_bare_answer(text: str) -> bool:
 # ----------------------------------------------------------------------------------------
 # option letters
 # ----------------------------------------------------------------------------------------
-_LETTERS = "ABCDEFG"
+_LETTERS = "ABCDEFGHIJ"
 _LETTER_CUE = re.compile(
     r"(?:【答案】|故选|所以选|因此选|应选|选择|答案(?:应该)?(?:是|为|选)?|正确(?:答案|选项)(?:是|为)?|正确的(?:是|为|选项是|选项为)|"
     r"选项(?:是|为)?|综上(?:所述)?[,，]?\s*选?|"
@@ -303,13 +303,13 @@ _LETTER_CUE = re.compile(
 )
 _LETTER_RUN = re.compile(
     r"^(?:\*\*|\$|\\boxed\{|\\text\{|\\mathrm\{|\\textbf\{|option\s+|选项|\(|（|\[|】|\s)*"
-    r"([A-G](?:\s*(?:[、,，和与及]|and|&|\\text\{\s*and\s*\})?\s*[A-G](?![a-z]))*)(?![A-Za-z])"
+    r"([A-J](?:\s*(?:[、,，和与及]|and|&|\\text\{\s*and\s*\})?\s*[A-J](?![a-z]))*)(?![A-Za-z])"
 )
 
 
 def _letters_in(run: str) -> list[str]:
     out: list[str] = []
-    for ch in re.findall(r"[A-G]", run):
+    for ch in re.findall(r"[A-J]", run):
         if ch not in out:
             out.append(ch)
     return out
@@ -328,7 +328,7 @@ def _after_cue(text: str) -> list[str] | None:
     return found
 
 
-_NEGATED = re.compile(r"\s*(?:项|选项)?\s*(?:都|均|皆)?\s*(?:错误|不正确|不对|不符合|不成立|不是(?!\s*[A-G](?![A-Za-z]))|错|is wrong|is incorrect|is false|are wrong|are incorrect)",
+_NEGATED = re.compile(r"\s*(?:项|选项)?\s*(?:都|均|皆)?\s*(?:错误|不正确|不对|不符合|不成立|不是(?!\s*[A-J](?![A-Za-z]))|错|is wrong|is incorrect|is false|are wrong|are incorrect)",
                       re.IGNORECASE)
 
 
@@ -344,7 +344,7 @@ def extract_letters(text: str, multi: bool = False) -> list[str] | None:
         return None
     t = clean_latex(text) if "\\\\" in text else text
     stripped = t.strip()
-    m = re.fullmatch(r"[\s$*(（\[]*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-G](?:\s*[、,，]?\s*[A-G])*)\)?\}?[)）\].。$*\s]*",
+    m = re.fullmatch(r"[\s$*(（\[]*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-J](?:\s*[、,，]?\s*[A-J])*)\)?\}?[)）\].。$*\s]*",
                      stripped)
     if m:
         return _letters_in(m.group(1))
@@ -355,7 +355,7 @@ def extract_letters(text: str, multi: bool = False) -> list[str] | None:
     box_letters = None
     if boxes:
         content = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", boxes[-1][2])
-        bm = re.fullmatch(r"[\s(（]*([A-G](?:\s*(?:[、,，]|and|&)?\s*[A-G])*)[\s)）.]*", content)
+        bm = re.fullmatch(r"[\s(（]*([A-J](?:\s*(?:[、,，]|and|&)?\s*[A-J])*)[\s)）.]*", content)
         if bm:
             box_letters = _letters_in(bm.group(1))
     if box_letters and (cue is None or boxes[-1][0] > _last_cue_pos(t)):
@@ -364,15 +364,16 @@ def extract_letters(text: str, multi: bool = False) -> list[str] | None:
         return cue
     if box_letters:
         return box_letters
-    lead = re.match(r"^[\s*(（]*([A-G](?:\s*[、,，]\s*[A-G])*)\s*(?:[.)）:：。、,，]|\s|不|$)", stripped)
-    if lead and not re.match(r"^[A-G][a-z]", stripped) and not _NEGATED.match(stripped[lead.end(1):]):
+    lead = re.match(r"^[\s*(（]*([A-J](?:\s*[、,，]\s*[A-J])*)\s*(?:[.)）:：。、,，]|\s|不|$)", stripped)
+    # "A quick check..." / "I think...": English words, not a leading option letter
+    if lead and not re.match(r"^[A-J][a-z]|^[AI]\s+[a-z]", stripped) and not _NEGATED.match(stripped[lead.end(1):]):
         return _letters_in(lead.group(1))
     return None
 
 
 _STATEMENT = re.compile(
     r"(?:所以|因此|故|综上(?:所述)?|therefore|thus|hence|so)\s*[,，:：]?\s*(?:选项|option\s+)?\(?"
-    r"([A-G](?:\s*(?:[、,，和与及]|and)\s*[A-G])*)\)?\s*(?:项)?\s*(?:正确|符合题意|成立|is correct|are correct|is right)",
+    r"([A-J](?:\s*(?:[、,，和与及]|and)\s*[A-J])*)\)?\s*(?:项)?\s*(?:正确|符合题意|成立|is correct|are correct|is right)",
     re.IGNORECASE,
 )
 
@@ -399,7 +400,7 @@ def _final_cue_without_letter(text: str) -> bool:
     rest = text[last.end(): last.end() + 80].strip()
     if not rest or rest.startswith(("<eoa>", "\\boxed", "$")):
         return False
-    return _LETTER_RUN.match(rest) is None and not re.search(r"[A-G]", rest[:12])
+    return _LETTER_RUN.match(rest) is None and not re.search(r"[A-J]", rest[:12])
 
 
 def _last_cue_pos(text: str) -> int:

@@ -112,7 +112,7 @@ def _gold_letters(target: Any) -> list[str]:
     out: list[str] = []
     for it in items:
         rest = re.sub(r"\\?(?:text|mathrm|textbf)|[\s(){}\[\]$,，、;；&]|and|和", "", it)
-        if not rest or not re.fullmatch(r"[A-Ga-g]+", rest):
+        if not rest or not re.fullmatch(r"[A-Ja-j]+", rest):
             return []
         for ch in rest.upper():
             if ch not in out:
@@ -217,7 +217,7 @@ def multi_select(sample: Sample, output: str, *, rule: str = "gaokao-2024", extr
 # ----------------------------------------------------------------------------------------
 # math_answer / fill_in
 # ----------------------------------------------------------------------------------------
-_LETTER_GOLD = re.compile(r"^\s*\(?\s*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-G])\)?\}?\s*\)?(?:[\s.:：,)]|$)")
+_LETTER_GOLD = re.compile(r"^\s*\(?\s*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-J])\)?\}?\s*\)?(?:[\s.:：,)]|$)")
 
 
 def _gold_answer(gold: str) -> str:
@@ -252,9 +252,9 @@ def compare_answers(gold: str, output: str, *, tolerance: str = "auto", timeout:
 
 def _letter_target(gold: str) -> str | None:
     m = _LETTER_GOLD.match(gold)
-    if m and len(gold.strip()) <= 3 or m and re.match(r"^\s*\(?[A-G]\)?\s+[A-Z]?[a-z]", gold):
+    if m and len(gold.strip()) <= 3 or m and re.match(r"^\s*\(?[A-J]\)?\s+[A-Z]?[a-z]", gold):
         return m.group(1)
-    m2 = re.fullmatch(r"\s*\$?\\?(?:text|mathrm|textbf)?\{?\(?([A-G])\)?\}?\$?\s*\.?", gold)
+    m2 = re.fullmatch(r"\s*\$?\\?(?:text|mathrm|textbf)?\{?\(?([A-J])\)?\}?\$?\s*\.?", gold)
     return m2.group(1) if m2 else None
 
 
