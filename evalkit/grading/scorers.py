@@ -70,7 +70,7 @@ def exact(sample: Sample, output: str, *, case_sensitive: bool = True, extract: 
           **_: Any) -> Score:
     """The (optionally extracted) output equals the target, or one of a list of targets."""
     mx = max_points(sample)
-    pred = extract_final_answer(output) if extract else output
+    pred = extract_final_answer(output) if extract and output else output
     if pred is None:
         return _unparsed(mx, "string", "no final answer found")
     golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
