@@ -211,3 +211,10 @@ def test_bad_targets_are_errors_naming_the_sample() -> None:
         assert s.status == "error" and "q1" in s.reason, spec
     assert grade(S("Paris"), "A", GraderSpec("choice")).status == "error"
     assert grade(S("A、C"), "故选AC", GraderSpec("multi_select")).status == "correct"
+
+
+def test_sets_option_decides_whether_a_condition_answers_a_set() -> None:
+    sample = S("(2,+\\infty)")
+    assert grade(sample, "The solution set is $x>2$.", GraderSpec("math_answer")).status == "wrong"
+    assert grade(sample, "The solution set is $x>2$.", GraderSpec("math_answer", {"sets": "lenient"})).status \
+        == "correct"

@@ -466,6 +466,7 @@ class Ctx:
 
     tolerance: str = "auto"  # auto | exact | a relative tolerance as text
     symbolic: bool = True
+    strict_sets: bool = True  # a gold set/interval does not accept a bare condition ("x>1")
     timeout: float = 3.0
     notes: list[str] = field(default_factory=list)
     stage: str = "numeric"
@@ -938,7 +939,8 @@ def _real_sets(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
         if (g[3], g[4]) != (p[3], p[4]):
             return False
         return bool(equal_struct(g[1], p[1], ctx)) and bool(equal_struct(g[2], p[2], ctx))
-    if (p[0] in _CONDITIONS or _is_condition_list(p)) and not (g[0] in _CONDITIONS or _is_condition_list(g)):
+    if ctx.strict_sets and (p[0] in _CONDITIONS or _is_condition_list(p)) \
+            and not (g[0] in _CONDITIONS or _is_condition_list(g)):
         ctx.notes.append("the gold is a set or interval; a condition is not accepted for it")
         return False
     gs, ps = _as_real_set(g), _as_real_set(p)
@@ -1104,14 +1106,14 @@ def _decimal_comma(text: str) -> str | None:
 
 
 def math_equal(gold: str, pred: str, *, tolerance: str = "auto", symbolic: bool = True,
-               timeout: float = 3.0) -> Verdict:
+               timeout: float = 3.0, sets: str = "strict") -> Verdict:
     """Whether ``pred`` is mathematically the same answer as ``gold`` (short answers).
 
     Returns a :class:`Verdict` (iterable as ``(equal, stage, (gold_norm, pred_norm))``).
     Never raises for odd input; anything it cannot read is ``unparsed``.
     """
     try:
-        return _math_equal(gold, pred, tolerance, symbolic, timeout)
+        return _math_equal(gold, pred, tolerance, symbolic, timeout, sets)
     except RecursionError:
         return Verdict(False, "bounds", gold, pred, "answer nested too deeply to compare", unparsed=True)
     except Exception as exc:  # noqa: BLE001 - a model's answer must never crash grading
@@ -1125,10 +1127,11 @@ _ALTERNATIVES = re.compile(r"\s*(?:\\#\s*\\#|##)\s*")
 _GOLD_NOTE = re.compile(r"\s*[（(][^()（）]*[\u3400-\u9fff][^()（）]*[)）]\s*[.。]?\s*$")
 
 
-def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: float) -> Verdict:
+def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: float,
+                sets: str = "strict") -> Verdict:
     alternatives = [a for a in _ALTERNATIVES.split(gold) if a.strip(" $")]
     if len(alternatives) > 1:  # "3/10 ## 0.3": any accepted form
-        verdicts = [_math_equal(a if a.count("$") % 2 == 0 else a.strip("$"), pred, tolerance, symbolic, timeout)
+        verdicts = [_math_equal(a if a.count("$") % 2 == 0 else a.strip("$"), pred, tolerance, symbolic, timeout, sets)
                     for a in alternatives]
         return next((v for v in verdicts if v.equal), verdicts[0])
     note = _GOLD_NOTE.search(gold)
@@ -1141,7 +1144,7 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
         return Verdict(False, "string", gp.text, "", "empty answer", unparsed=True)
     if squash(gp.text) == squash(pp.text):
         return Verdict(True, "string", gp.text, pp.text, "same text after normalisation")
-    ctx = Ctx(tolerance=tolerance, symbolic=symbolic, timeout=timeout)
+    ctx = Ctx(tolerance=tolerance, symbolic=symbolic, timeout=timeout, strict_sets=sets != "lenient")
     gs, ps = structure(gp.text), structure(pp.text)
     result = equal_struct(gs, ps, ctx)
     if not result and gp.percent != pp.percent:

@@ -230,7 +230,7 @@ def _gold_answer(gold: str) -> str:
 
 
 def compare_answers(gold: str, output: str, *, tolerance: str = "auto", timeout: float = 3.0,
-                    extract: bool = True) -> tuple[Verdict | None, str | None, str]:
+                    extract: bool = True, sets: str = "strict") -> tuple[Verdict | None, str | None, str]:
     """Extract the final answer from ``output`` and compare it with ``gold``.
 
     Returns ``(verdict or None when nothing was found, extracted text, gold answer)``.
@@ -239,12 +239,12 @@ def compare_answers(gold: str, output: str, *, tolerance: str = "auto", timeout:
     pred = extract_final_answer(output) if extract else output
     if pred is None:
         return None, None, gold_ans
-    verdict = math_equal(gold_ans, pred, tolerance=tolerance, timeout=timeout)
+    verdict = math_equal(gold_ans, pred, tolerance=tolerance, timeout=timeout, sets=sets)
     if not verdict.equal and extract and re.search(r"[A-Za-z\u3400-\u9fff]{3,}", re.sub(r"\\[A-Za-z]+", "", pred)):
         # the extracted text is prose around a value ("Soucis : 2,74 $ a.."): try its last number
         nums = re.findall(r"(?<![A-Za-z\d.,])-?\d[\d,]*(?:\.\d+)?%?(?![A-Za-z\d])", pred)
         if len(nums) == 1:
-            second = math_equal(gold_ans, nums[-1], tolerance=tolerance, timeout=timeout)
+            second = math_equal(gold_ans, nums[-1], tolerance=tolerance, timeout=timeout, sets=sets)
             if second.equal:
                 return second, nums[-1], gold_ans
     return verdict, pred, gold_ans
@@ -259,21 +259,22 @@ def _letter_target(gold: str) -> str | None:
 
 
 def math_answer(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0,
-                extract: bool = True, **_: Any) -> Score:
+                extract: bool = True, sets: str = "strict", **_: Any) -> Score:
     """A short mathematical answer (number, expression, set, interval, equation, matrix...)."""
     mx = max_points(sample)
     if sample.target is None or sample.target == [] or sample.target == "":
         return Score.error(f"math_answer: sample {sample.id!r} has no target", mx)
     golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
     if len(golds) > 1:
-        return fill_in(sample, output, tolerance=tolerance, timeout=timeout)
+        return fill_in(sample, output, tolerance=tolerance, timeout=timeout, sets=sets)
     gold = str(golds[0])
     gold_ans = _gold_answer(gold)
     letter = _letter_target(gold_ans)
     if letter is not None and _output_is_letterish(output):
         s = choice(Sample(sample.id, "", letter, metadata=sample.metadata), output)
         return s
-    verdict, pred, gold_ans = compare_answers(gold, output, tolerance=tolerance, timeout=timeout, extract=extract)
+    verdict, pred, gold_ans = compare_answers(gold, output, tolerance=tolerance, timeout=timeout, extract=extract,
+                                              sets=sets)
     if verdict is None:
         return _unparsed(mx, "extract", "no final answer found in the response")
     return verdict_score(verdict, mx, pred)
@@ -306,7 +307,8 @@ def _blank_points(sample: Sample, n: int) -> list[float]:
     return [total / n] * n
 
 
-def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0, **_: Any) -> Score:
+def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0, sets: str = "strict",
+            **_: Any) -> Score:
     """One or more blanks, each all-or-nothing with its own points (``metadata.points`` list)."""
     if sample.target is None or sample.target == [] or sample.target == "":
         return Score.error(f"fill_in: sample {sample.id!r} has no target", max_points(sample))
@@ -323,7 +325,7 @@ def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: fl
     earned = 0.0
     verdicts = []
     for g, b, p in zip(golds, blanks, per, strict=True):
-        v = math_equal(_gold_answer(g), b, tolerance=tolerance, timeout=timeout)
+        v = math_equal(_gold_answer(g), b, tolerance=tolerance, timeout=timeout, sets=sets)
         verdicts.append({"gold": g, "pred": b, "equal": v.equal, "stage": v.stage, "reason": v.reason})
         if v.equal:
             earned += p
