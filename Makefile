@@ -31,6 +31,12 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/runner_overhead.py
+	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/grading_conformance.py
+	$(BIN)/python benchmarks/reproduce_gaokao_bench.py
+	$(BIN)/python benchmarks/gaokao_grading_speed.py
+	$(BIN)/python benchmarks/image_path.py
+	$(BIN)/python benchmarks/report_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -50,11 +50,24 @@ def parse_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:
     return out
 
 
+def parse_json_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:
+    """Like :func:`parse_pairs`, but values that read as JSON (``20``, ``true``, ``[1,2]``) become JSON."""
+    import json
+
+    out = parse_pairs(pairs, flag)
+    for key, value in out.items():
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            pass
+    return out
+
+
 def _generation(max_tokens: int | None, temperature: float | None, top_p: float | None,
                 stop: list[str] | None, gen: list[str] | None) -> Any:
     from evalkit.types import GenerationConfig
 
-    extra = parse_pairs(gen, "-G")
+    extra = parse_json_pairs(gen, "-G")
     return GenerationConfig(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
                             stop=tuple(stop) if stop else None, extra=extra)
 
@@ -70,6 +83,8 @@ def run(
     base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint of an OpenAI-compatible server.")] = None,
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Name of the environment variable that holds the API key.")] = None,
     judge: Annotated[str | None, typer.Option("--judge", help="Adapter URI of the LLM judge for rubric-graded items.")] = None,
+    judge_opt: Annotated[list[str] | None, typer.Option("-J", "--judge-option", help="Judge adapter option KEY=VALUE, e.g. -J base_url=http://host:8000/v1.")] = None,
+    grader_opt: Annotated[list[str] | None, typer.Option("--grader-option", help="Override a grader option KEY=VALUE, e.g. extract=last_capital.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at once.")] = 32,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N samples.")] = None,
     ids: Annotated[str | None, typer.Option("--ids", help="Only these sample ids (comma-separated).")] = None,
@@ -116,7 +131,10 @@ def run(
 
 
 def _run_all(a: dict[str, Any]) -> None:
+    from dataclasses import replace
+
     from evalkit.adapters import make_adapter
+    from evalkit.grading import needs_judge
     from evalkit.runner import RunConfig, run_sync
     from evalkit.tasks import get_task, include
 
@@ -129,11 +147,17 @@ def _run_all(a: dict[str, Any]) -> None:
         adapter_opts["api_key_env"] = a["api_key_env"]
     task_opts = parse_pairs(a["task_opt"], "-T")
     tasks = [get_task(t, data=a["data"], options=task_opts) for t in a["task"]]
+    grader_opts = parse_json_pairs(a["grader_opt"], "--grader-option")
+    for t in tasks:
+        if grader_opts:
+            t.grader = replace(t.grader, options={**t.grader.options, **grader_opts})
+        if needs_judge(t.grader) and not a["judge"]:
+            raise ValueError(f"task {t.name!r} marks answers with an LLM judge; give one with --judge URI")
     outcomes = []
     for t in tasks:
         for uri in a["model"]:
             adapter = make_adapter(uri, _options_for(uri, adapter_opts))
-            judge = make_adapter(a["judge"], {}) if a["judge"] else None
+            judge = make_adapter(a["judge"], parse_pairs(a["judge_opt"], "-J")) if a["judge"] else None
             cfg = RunConfig(
                 concurrency=a["concurrency"], max_retries=a["max_retries"], timeout_s=a["timeout"],
                 limit=a["limit"], ids=[i.strip() for i in a["ids"].split(",")] if a["ids"] else None,

@@ -137,6 +137,7 @@ class Runner:
         self.pool: GradePool | None = None
         self.writer: SampleWriter | None = None
         self._identity = adapter.identity()
+        self._cache_identity = adapter.cache_identity()
         self._judge_fn = self._make_judge(cfg.judge) if cfg.judge else None
 
     # -- the run folder -------------------------------------------------------------------------
@@ -205,7 +206,7 @@ class Runner:
     async def _generate(self, request: Request) -> tuple[Response, int, bool]:
         key = None
         if self.cache is not None and self.adapter.cacheable:
-            key = request_key(self._identity, request)
+            key = request_key(self._cache_identity, request)
             hit = self.cache.get(key)
             if hit is not None:
                 return hit, 0, True

@@ -299,12 +299,15 @@ class Score:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Score:
-        known = {f.name for f in fields(cls)}
+        known = _SCORE_FIELDS
         return cls(**{k: v for k, v in d.items() if k in known})
 
     @classmethod
     def error(cls, reason: str, max_points: float = 1.0) -> Score:
         return cls(0.0, "error", 0.0, max_points, stage="error", reason=reason)
+
+
+_SCORE_FIELDS = frozenset(f.name for f in fields(Score))
 
 
 @dataclass(slots=True)

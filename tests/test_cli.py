@@ -77,3 +77,21 @@ def test_list_adapters_shows_the_baselines() -> None:
     assert out.returncode == 0
     for scheme in ("reference", "random", "replay"):
         assert scheme in out.stdout
+
+
+def test_generation_extras_are_typed_and_a_judge_task_asks_for_its_judge(tmp_path: Path) -> None:
+    from evalkit.cli import parse_json_pairs
+
+    assert parse_json_pairs(["top_k=20", "skip=true", "name=qwen", "ids=[1,2]"], "-G") == {
+        "top_k": 20, "skip": True, "name": "qwen", "ids": [1, 2]}
+    out = evalkit("run", "--task", "gaokao-math-judge", "--model", "reference", "--no-report", cwd=tmp_path)
+    assert out.returncode == 2 and "--judge URI" in out.stderr
+
+
+def test_transport_options_do_not_split_the_cache() -> None:
+    from evalkit.adapters import make_adapter
+
+    a = make_adapter("openai:m", {"base_url": "http://127.0.0.1:9/v1", "timeout": "5", "verify": "false"})
+    b = make_adapter("openai:m", {"base_url": "http://127.0.0.1:9/v1", "timeout": "50"})
+    assert a.cache_identity() == b.cache_identity()
+    assert a.identity() != b.identity()

@@ -24,6 +24,8 @@ class Adapter:
     description: ClassVar[str] = ""
     options_doc: ClassVar[dict[str, str]] = {}
     cacheable: ClassVar[bool] = True
+    # options that change how we talk, not what the model answers: left out of the cache key
+    transport_options: ClassVar[frozenset[str]] = frozenset()
     text_only: ClassVar[bool] = False
 
     def __init__(self, target: str = "", **options: Any) -> None:
@@ -43,6 +45,12 @@ class Adapter:
     def identity(self) -> dict[str, Any]:
         """Who answers: the URI and options, with secrets redacted (for run.json and the cache key)."""
         return {"uri": self.uri, "options": redact(self.options)}
+
+    def cache_identity(self) -> dict[str, Any]:
+        """``identity()`` without transport-only options (timeouts, limits, TLS, streaming)."""
+        ident = self.identity()
+        ident["options"] = {k: v for k, v in ident["options"].items() if k not in self.transport_options}
+        return ident
 
     async def generate(self, request: Request) -> Response:
         raise NotImplementedError

@@ -156,6 +156,10 @@ def error_message(body: bytes) -> str:
 class RemoteAdapter(Adapter):
     """Base for adapters that POST JSON to an HTTP endpoint. Subclasses set the class attributes below."""
 
+    transport_options = frozenset(
+        {"timeout", "max_concurrency", "adaptive", "min_concurrency", "stream", "ca_file", "verify", "api_key_env"}
+    )
+
     default_base_url: ClassVar[str] = ""
     default_key_env: ClassVar[str] = ""
     base_url_env: ClassVar[str] = ""  # environment variable that may hold the base URL
