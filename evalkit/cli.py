@@ -265,14 +265,26 @@ def list_tasks(
         table = Table(show_header=True)
         for col in ("task", "description", "samples", "modality"):
             table.add_column(col, justify="right" if col == "samples" else "left")
+        notes: list[str] = []
         for name in names():
             try:
                 t = get_task(name)
-                n = str(len(t.samples)) if counts else "-"
-                table.add_row(name, t.description.splitlines()[0] if t.description else "", n, t.modality)
             except USER_ERRORS as exc:
-                table.add_row(name, f"(needs data: {str(exc)[:70]})", "-", "-")
-        Console().print(table)
+                table.add_row(name, "", "needs --data", "-")
+                notes.append(f"{name}: {exc}")
+                continue
+            n = "-"
+            if counts:
+                try:
+                    n = str(len(t.samples))
+                except USER_ERRORS as exc:
+                    n = "needs data"
+                    notes.append(f"{name}: {exc}")
+            table.add_row(name, t.description.splitlines()[0] if t.description else "", n, t.modality)
+        console = Console()
+        console.print(table)
+        for note in notes:
+            console.print(f"[dim]{note}[/dim]", highlight=False)
     except USER_ERRORS as exc:
         fail(str(exc))
 
