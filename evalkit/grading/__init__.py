@@ -34,6 +34,7 @@ for _name, _target in {
     "rubric": "evalkit.grading.scorers:rubric",
     "human": "evalkit.grading.scorers:human",
     "gaokao": "evalkit.grading.gaokao:score_item",
+    "by_type": "evalkit.grading.by_type:by_type",
 }.items():
     scorer_registry.add(_name, _target)
 

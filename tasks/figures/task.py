@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import evalkit.tasks.mm  # noqa: F401  (registers the by_type scorer)
 from evalkit.grading import GraderSpec
 from evalkit.tasks import DatasetSpec, Task, TaskError, task
 from evalkit.tasks.figures import DEFAULT_N, DEFAULT_SEED, GENERATOR_VERSION, cached_set

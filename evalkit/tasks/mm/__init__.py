@@ -2,20 +2,17 @@
 
 Each loader is ``fn(spec: DatasetSpec) -> Iterable[Sample]``, registered lazily as a dataset
 format in :mod:`evalkit.tasks.sources`, reading a hub id or a local copy of the same layout.
-Importing this package registers the ``by_type`` scorer that grades mixed question types.
+Their tasks grade with the ``by_type`` scorer (:mod:`evalkit.grading.by_type`), which routes each
+question type to its scorer.
 """
 
 from __future__ import annotations
 
-from evalkit.grading import scorer_registry
+from pathlib import Path
+from typing import Any
 
-scorer_registry.add("by_type", "evalkit.tasks.mm.scoring:by_type", replace=True)
-
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from evalkit.grading import GraderSpec  # noqa: E402
-from evalkit.tasks.task import DatasetSpec, Task  # noqa: E402
+from evalkit.grading import GraderSpec
+from evalkit.tasks.task import DatasetSpec, Task
 
 TEMPLATE = (
     "{{ question }}{% if options %}\n{{ options }}{% endif %}"
