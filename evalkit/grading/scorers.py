@@ -37,13 +37,7 @@ __all__ = ["choice", "exact", "fill_in", "human", "math_answer", "multi_select",
 # ----------------------------------------------------------------------------------------
 def max_points(sample: Sample) -> float:
     """The sample's maximum points: ``metadata["points"]`` (a list sums), default 1."""
-    pts = sample.metadata.get("points", 1)
-    if isinstance(pts, list | tuple):
-        return float(sum(float(x) for x in pts))
-    try:
-        return float(pts) if pts is not None else 1.0
-    except (TypeError, ValueError):
-        return 1.0
+    return sample.max_points
 
 
 def _score(ok: bool, mx: float, stage: str, extracted: Any, normalized: Any, reason: str,
