@@ -146,3 +146,10 @@ def test_letters_up_to_j_and_english_words_are_not_letters() -> None:
     assert extract_letters("故选 I") == ["I"]
     assert extract_letters("A quick check shows nothing conclusive.") is None
     assert extract_letters("I think so.") is None
+
+
+def test_answer_block_after_display_math_with_latex_line_breaks() -> None:
+    """A response whose math uses ``\\\\`` line breaks must still be read at its 【答案】 block."""
+    response = ("解得\n$$\\begin{cases} x=\\frac{5}{3}\\\\ y=\\frac{\\sqrt{21}}{3} \\end{cases}$$\n"
+                "因此距离为 $$\\frac{\\sqrt{21}}{3}$$\n<eoe>\n【答案】 B <eoa>")
+    assert extract_letters(response) == ["B"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from evalkit.grading.equivalence import clean_latex
+from evalkit.grading.equivalence import _DOUBLE_ESC, clean_latex
 from evalkit.grading.mathexpr import FUNCS
 
 __all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "extract_letters", "last_capital"]
@@ -342,7 +342,8 @@ def extract_letters(text: str, multi: bool = False) -> list[str] | None:
     """
     if text is None:
         return None
-    t = clean_latex(text) if "\\\\" in text else text
+    # undo double escaping only: clean_latex would also fold 【答案】 into [答案] and hide the cue
+    t = _DOUBLE_ESC.sub(r"\\", text) if "\\\\" in text else text
     stripped = t.strip()
     m = re.fullmatch(r"[\s$*(（\[]*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-J](?:\s*[、,，]?\s*[A-J])*)\)?\}?[)）\].。$*\s]*",
                      stripped)
