@@ -153,3 +153,8 @@ def test_answer_block_after_display_math_with_latex_line_breaks() -> None:
     response = ("解得\n$$\\begin{cases} x=\\frac{5}{3}\\\\ y=\\frac{\\sqrt{21}}{3} \\end{cases}$$\n"
                 "因此距离为 $$\\frac{\\sqrt{21}}{3}$$\n<eoe>\n【答案】 B <eoa>")
     assert extract_letters(response) == ["B"]
+
+
+def test_one_blank_is_the_final_answer_not_a_numbered_step_in_the_working() -> None:
+    response = "由 (1)- (2)得, 2(a_1+a_3)=16(a+1)，所以 a=3.\n故答案为: 3 .\n故答案为 $\\boxed{3}$。"
+    assert extract_blanks(response, 1) == ["3"]

@@ -451,6 +451,10 @@ def extract_blanks(text: str, n: int) -> list[str] | None:
     if text is None or n < 1:
         return None
     t = text
+    if n == 1:  # one blank: the response's final answer; "(1)…(2)…" in the working are not blanks
+        final = extract_final_answer(t)
+        if final is not None:
+            return [final]
     # 第一空：...；第二空：...  or  (1) ... (2) ...  or  ① ... ② ...
     marks = list(re.finditer(r"第\s*[（(]?\s*([一二三四五六七八九十\d]+)\s*[)）]?\s*(?:空|问|个空)\s*(?:答案)?\s*[:：为是]?\s*", t))
     if len(marks) < n:
