@@ -103,7 +103,9 @@ def _question(prompt: list[dict[str, Any]], images: _ImageStore, run_dir: Path,
               limit: int) -> tuple[str, list[int]]:
     texts, imgs = [], []
     several = len(prompt) > 1
-    for msg in prompt:
+    # the question first (the table's column shows its start); a system prompt after it
+    ordered = [m for m in prompt if m.get("role") != "system"] + [m for m in prompt if m.get("role") == "system"]
+    for msg in ordered:
         content = msg.get("content", [])
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
