@@ -218,10 +218,3 @@ def find_runs(paths: list[str | Path]) -> list[Run]:
             raise ResultsError(f"{p}: no such run folder")
     return runs
 
-
-def runs_frame(paths: list[str | Path]) -> pd.DataFrame:
-    """All samples of all runs below ``paths`` in one DataFrame."""
-    import pandas as pd
-
-    frames = [r.samples_frame() for r in find_runs(paths)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -243,7 +243,7 @@ class Runner:
 
     async def run_one(self, sample: Sample) -> SampleResult:
         messages, extra_meta = self._messages(sample)
-        prompt = [m.to_dict() for m in messages] if messages else [m.to_dict() for m in self.task.render(sample)]
+        prompt = [m.to_dict() for m in (messages or self.task.render(sample))]
         meta = {**sample.metadata, **extra_meta}
         meta.pop("reference_response", None)
         if messages is None:
@@ -283,17 +283,12 @@ class Runner:
         self.writer = SampleWriter(path / SAMPLES_FILE)
         self.cache = ResponseCache(cfg.cache_path) if cfg.use_cache and self.adapter.cacheable else None
         self.pool = GradePool(cfg.grade_workers, cfg.grade_time_limit_s)
-        queue: asyncio.Queue[Sample | None] = asyncio.Queue()
-        for s in todo:
-            queue.put_nowait(s)
+        pending = iter(todo)  # shared by the workers: next() never awaits, so each sample is taken once
         label = f"{self.task.name} × {self.adapter.uri}"
         try:
             with Progress(label, self.stats, enabled=cfg.progress) as progress:
                 async def worker() -> None:
-                    while True:
-                        sample = queue.get_nowait() if not queue.empty() else None
-                        if sample is None:
-                            return
+                    for sample in pending:
                         self._record_result(await self.run_one(sample))
                         progress.update()
 

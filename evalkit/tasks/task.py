@@ -111,6 +111,3 @@ class Task:
         for s in self.samples:
             h.update(json.dumps(s.to_dict(), ensure_ascii=False, sort_keys=True, default=str).encode())
         return h.hexdigest()[:16]
-
-    def summary_line(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "version": self.version, "modality": self.modality}
