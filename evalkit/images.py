@@ -34,6 +34,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evalkit.errors import EvalkitError
 from evalkit.types import Image
 
 ENCODER_VERSION = 2  # bump when the encoding of a given (image, profile) changes
@@ -41,7 +42,7 @@ MEMORY_BUDGET = 256 * 1024 * 1024  # bytes of base64 kept in the in-memory LRU
 _EXIF_ORIENTATION = 0x0112
 
 
-class ImageError(ValueError):
+class ImageError(EvalkitError, ValueError):
     """An image that cannot be read or decoded; the message names the file."""
 
 

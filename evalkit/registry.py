@@ -12,10 +12,12 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
+from evalkit.errors import EvalkitError
+
 T = TypeVar("T")
 
 
-class RegistryError(LookupError):
+class RegistryError(EvalkitError, LookupError):
     """A name that no registry entry answers to."""
 
 

@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evalkit.errors import EvalkitError
 from evalkit.types import SampleResult
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ SUMMARY_FILE = "summary.json"
 TRACKED_PACKAGES = ("evalkit", "sympy", "pandas", "pillow", "jinja2", "datasets", "transformers", "torch")
 
 
-class ResultsError(ValueError):
+class ResultsError(EvalkitError, ValueError):
     """A run folder that is missing or unreadable; the message names the file."""
 
 

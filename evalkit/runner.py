@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from evalkit.adapters import Adapter
 from evalkit.cache import ResponseCache, request_key
+from evalkit.errors import EvalkitError
 from evalkit.grading import GraderSpec, grade_async, needs_judge
 from evalkit.grading.metrics import summarize
 from evalkit.pool import GradePool
@@ -40,7 +41,7 @@ from evalkit.types import GenerationConfig, Message, Request, Response, Sample, 
 ImagePolicy = Literal["send", "skip", "text"]
 
 
-class RunError(ValueError):
+class RunError(EvalkitError, ValueError):
     """A run that cannot start (bad output folder, nothing to do); one sentence for the user."""
 
 

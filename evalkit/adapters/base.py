@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from evalkit.errors import EvalkitError
 from evalkit.types import Request, Response
 
 SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
 
 
-class AdapterError(ValueError):
+class AdapterError(EvalkitError, ValueError):
     """A user's mistake in choosing or configuring an adapter (bad URI, missing option)."""
 
 

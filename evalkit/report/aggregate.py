@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit.errors import EvalkitError
 from evalkit.report import stats
 from evalkit.results import Run, find_runs
 
@@ -30,7 +31,7 @@ SECTION_ORDER = ("single", "multi", "fill", "solution")
 STATUS_COLUMNS = ("correct", "partial", "wrong", "unparsed", "error", "skipped")
 
 
-class ReportError(ValueError):
+class ReportError(EvalkitError, ValueError):
     """A report input that cannot be used; the message names the file, flag or task."""
 
 

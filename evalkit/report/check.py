@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit.errors import EvalkitError
 from evalkit.report import stats
 from evalkit.report.aggregate import metric_kind
 from evalkit.report.markdown import md_escape
@@ -26,7 +27,7 @@ BASELINE_FORMAT = 1
 EXIT_HELD, EXIT_REGRESSED, EXIT_CANNOT_COMPARE = 0, 1, 2
 
 
-class CheckError(ValueError):
+class CheckError(EvalkitError, ValueError):
     """The two sides cannot be compared; the message is one sentence saying why."""
 
 

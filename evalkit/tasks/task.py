@@ -10,13 +10,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from evalkit.errors import EvalkitError
 from evalkit.grading import GraderSpec
 from evalkit.types import GenerationConfig, Message, Sample
 
 Modality = Literal["text", "image", "mixed"]
 
 
-class TaskError(ValueError):
+class TaskError(EvalkitError, ValueError):
     """A task definition or its data is wrong; the message names the file, field or row."""
 
 
