@@ -156,7 +156,7 @@ def test_each_fault_ends_as_its_own_outcome() -> None:
         Fault("hang", match="A-hang"),
     ]
     with ModelServer("fine", faults=faults) as srv:
-        adapter = make_adapter("openai:m", {"base_url": srv.url, "timeout": "0.3"})
+        adapter = make_adapter("openai:m", {"base_url": srv.url, "timeout": "1.5"})
 
         async def each() -> dict[str, Response]:
             try:
@@ -324,19 +324,75 @@ def test_https_endpoint_with_a_trusted_or_untrusted_certificate(tmp_path: Path) 
     assert untrusted.error and "certificate verify failed" in untrusted.error and not untrusted.retryable
 
 
-def test_adaptive_limit_finds_a_rate_limited_servers_capacity(tmp_path: Path) -> None:
-    """Against a server that refuses more than 6 in flight, adapting avoids most 429s; all samples finish."""
-    task = get_task(str(write_mcq(tmp_path / "mcq.jsonl", 150)))
-    refused = {}
-    for adaptive in ("true", "false"):
-        with ModelServer(right_letter, latency=0.01, capacity=6) as srv:
-            adapter = make_adapter("openai:m", {"base_url": srv.url, "adaptive": adaptive, "min_concurrency": "2"})
-            cfg = RunConfig(output=tmp_path / f"run-{adaptive}", progress=False, concurrency=24, max_retries=50,
-                            backoff_base_s=0.001, use_cache=False)
-            out = run_sync(task, adapter, cfg)
-            refused[adaptive] = srv.statuses["429"]
-        assert out.summary["metrics"]["accuracy"] == 1.0 and out.summary["counts"]["error"] == 0
-    assert refused["true"] * 3 < refused["false"], refused
+def _rate_limited_endpoint(adaptive: bool, n: int = 150, workers: int = 24, capacity: int = 6) -> dict[str, Any]:
+    """``n`` requests from ``workers`` callers to an endpoint that refuses more than ``capacity`` in flight.
+
+    Runs on a virtual clock, so the outcome is the same on any machine under any load. Each caller
+    goes through the limiter as the HTTP adapter does (acquire, send, release, then report the
+    outcome) and retries a refusal after the server's ``Retry-After`` of 0.02 s.
+    """
+    from evalkit.testing.virtual_time import VirtualTimeLoop
+
+    loop = VirtualTimeLoop()
+    limiter = AdaptiveLimiter(workers, min_limit=2, clock=loop.time)
+    server = {"in_flight": 0, "refused": 0, "answered": 0}
+    todo = iter(range(n))
+
+    async def send() -> bool:
+        if adaptive:
+            await limiter.acquire()
+        start = loop.time()
+        try:
+            refused = server["in_flight"] >= capacity
+            server["in_flight"] += 1
+            await asyncio.sleep(0.001 if refused else 0.01)
+            server["in_flight"] -= 1
+            server["refused" if refused else "answered"] += 1
+        finally:
+            if adaptive:
+                limiter.release()
+        if adaptive and refused:
+            limiter.on_overload()
+        elif adaptive:
+            limiter.on_success(loop.time() - start)
+        return not refused
+
+    async def caller() -> None:
+        for _ in todo:
+            while not await send():
+                await asyncio.sleep(0.02)
+
+    async def everyone() -> None:
+        await asyncio.gather(*(caller() for _ in range(workers)))
+
+    try:
+        loop.run_until_complete(everyone())
+    finally:
+        loop.close()
+    return {**server, "limit": limiter.limit}
+
+
+def test_adaptive_limit_finds_a_rate_limited_servers_capacity() -> None:
+    """Against an endpoint that refuses more than 6 in flight, adapting avoids most refusals; all finish."""
+    adaptive, fixed = _rate_limited_endpoint(adaptive=True), _rate_limited_endpoint(adaptive=False)
+    assert adaptive["answered"] == fixed["answered"] == 150
+    assert adaptive["refused"] * 3 < fixed["refused"], (adaptive, fixed)
+    assert 2 <= adaptive["limit"] < 2 * 6
+    assert _rate_limited_endpoint(adaptive=True) == adaptive  # the same on any machine
+
+
+def test_adaptive_limit_hears_every_refusal_of_a_real_server(tmp_path: Path) -> None:
+    """Through the runner and a real rate-limited server: each 429 reaches the limiter; all samples finish."""
+    task = get_task(str(write_mcq(tmp_path / "mcq.jsonl", 60)))
+    with ModelServer(right_letter, latency=0.01, capacity=6) as srv:
+        adapter = make_adapter("openai:m", {"base_url": srv.url, "adaptive": "true", "min_concurrency": "2"})
+        cfg = RunConfig(output=tmp_path / "run", progress=False, concurrency=24, max_retries=50,
+                        backoff_base_s=0.001, use_cache=False)
+        out = run_sync(task, adapter, cfg)
+        refused = srv.statuses["429"]
+    assert out.summary["metrics"]["accuracy"] == 1.0 and out.summary["counts"]["error"] == 0
+    assert adapter.limiter.overloads == refused
+    assert adapter.limiter.min_limit <= adapter.limiter.limit <= adapter.limiter.max_limit
 
 
 def test_streamed_answers_are_folded_back_with_reasoning_and_usage() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,16 @@ def _stop_worker():
         "1e999999",
     ],
 )
-def test_towers_and_huge_numbers_finish_fast_as_wrong(text: str) -> None:
+def test_towers_and_huge_numbers_finish_fast_as_wrong(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fast means decided by the size checks, before anything is computed: the sympy worker is never asked."""
+    def asked(*args: object) -> bounded.SymResult:
+        raise AssertionError("the symbolic worker was asked to compare a value beyond the size bounds")
+
+    monkeypatch.setattr(bounded.SympyWorker, "compare", asked)
     for gold, pred in (("5", text), (text, "5")):
-        t0 = time.perf_counter()
         s = grade(Sample("p", "", gold), pred, GraderSpec("math_answer"))
-        assert time.perf_counter() - t0 < 2.0
         assert s.status in ("wrong", "unparsed") and s.reason
+        assert s.stage in ("bounds", "string"), s
 
 
 def test_evaluator_refuses_before_computing() -> None:
@@ -55,9 +58,13 @@ def test_precheck_rejects_towers_and_huge_literals() -> None:
 
 
 def test_worker_is_killed_on_timeout_and_restarted() -> None:
-    t0 = time.perf_counter()
+    bounded.warm_up()
+    assert bounded._WORKER is not None
+    sleeper = bounded._WORKER._proc
+    assert sleeper is not None
     res = bounded.probe("sleep", 30, timeout=0.5)
-    assert res.status == "timeout" and time.perf_counter() - t0 < 5
+    assert res.status == "timeout" and "0.5s" in res.reason
+    assert sleeper.poll() is not None  # killed, not left sleeping out its 30 s
     # the next comparison gets a fresh worker
     ok = bounded.symbolic_equal(parse("\\sum_{k=1}^{n} k"), parse("\\sum_{k=1}^{n} k"), timeout=20)
     assert ok.status == "ok" and ok.equal
@@ -83,7 +90,5 @@ def test_reported_pathological_inputs_finish_within_the_bound() -> None:
     for line in PATHOLOGICAL.read_text(encoding="utf-8").splitlines():
         text = json.loads(line)["input"]
         for gold, pred in (("0", text), (text, "0")):
-            t0 = time.perf_counter()
             s = grade(Sample("p", "", gold), pred, GraderSpec("math_answer", {"timeout": 2.0}))
-            assert time.perf_counter() - t0 < 4.0
             assert s.status in ("wrong", "unparsed") and s.reason

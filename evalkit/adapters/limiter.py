@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 
 class AdaptiveLimiter:
@@ -26,6 +27,7 @@ class AdaptiveLimiter:
         initial: int | None = None,
         decrease: float = 0.5,
         tolerance: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_limit < 1 or min_limit < 1 or min_limit > max_limit:
             raise ValueError(f"limiter bounds must satisfy 1 <= min ({min_limit}) <= max ({max_limit})")
@@ -34,6 +36,7 @@ class AdaptiveLimiter:
         self.limit = float(initial if initial is not None else max_limit)
         self.decrease = decrease
         self.tolerance = tolerance
+        self._clock = clock  # seconds; a test hands in a virtual clock
         self.in_flight = 0
         self.max_in_flight = 0
         self._recent_peak = 0  # most in flight since the last decrease
@@ -99,7 +102,7 @@ class AdaptiveLimiter:
     def on_overload(self) -> None:
         """The endpoint pushed back (429/503/529) or timed out: shrink, once per latency window."""
         self.overloads += 1
-        now = time.monotonic()
+        now = self._clock()
         if now - self._last_decrease < max(self._typical_latency, 0.002):
             return
         self._last_decrease = now
