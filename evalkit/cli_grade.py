@@ -227,11 +227,18 @@ def _checked(path: Path, rows: list[dict[str, Any]], results: dict[str, SampleRe
             value = float(raw)
         except ValueError:
             raise ValueError(f"{path}: row {n} ({sid}): mark {raw!r} is not a number") from None
-        mx = results[sid].score.max_points
-        if not 0 <= value <= mx:
-            raise ValueError(f"{path}: row {n} ({sid}): mark {raw} is outside 0–{mx:g}")
+        problem = mark_problem(results[sid], value)
+        if problem:
+            raise ValueError(f"{path}: row {n} ({sid}): {problem}")
         out[sid] = (value, str(row.get("marker") or "").strip() or None)
     return out
+
+
+def mark_problem(result: SampleResult, value: float) -> str | None:
+    """Why ``value`` cannot be this sample's mark (the grading room's rule), or None."""
+    from evalkit.grading.gaokao import mark_problem as problem
+
+    return problem(result.metadata, result.target, result.score.max_points, value)
 
 
 def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", threshold: float | None = None,
@@ -255,7 +262,7 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
 
 def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: dict[str, Any]) -> None:
     """Add one mark per sample to a run, reconcile, and rewrite samples, summary and the grading log."""
-    from evalkit.grading.gaokao import DEFAULT_THRESHOLD, with_marks
+    from evalkit.grading.gaokao import threshold_for, with_marks
     from evalkit.grading.metrics import summarize
     from evalkit.results import (
         RUN_FILE,
@@ -267,13 +274,12 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: d
         write_json_atomic,
     )
 
-    limit = threshold if threshold is not None else float(
-        run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold", DEFAULT_THRESHOLD))
+    task_default = run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold")
     by_id = {r.id: r for r in run.results}
     records: dict[str, dict[str, Any]] = {str(rec.get("id")): rec for rec in iter_sample_lines(run.path / SAMPLES_FILE)}
     for sid, mark in marks.items():
         res = by_id[sid]
-        res.score = with_marks(res.score, [mark], limit)
+        res.score = with_marks(res.score, [mark], threshold_for(res.metadata, task_default, threshold))
         records[sid] = {**records[sid], "score": res.score.to_dict()}
     compact_samples(run.path / SAMPLES_FILE, records)
     results = [SampleResult.from_dict(r) for r in records.values()]

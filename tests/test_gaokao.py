@@ -16,10 +16,12 @@ from evalkit.grading.gaokao import (
     answer_mark,
     found,
     judge_prompt,
+    mark_problem,
     paper_metric,
     parse_judge_reply,
     reconcile,
     statements,
+    threshold_for,
     with_marks,
 )
 from evalkit.tasks import get_task
@@ -60,6 +62,19 @@ def test_points_that_do_not_add_up_name_the_total(tmp_path: Path) -> None:
     data = _raw()
     data["total"] = 149
     with pytest.raises(PaperError, match="add up to 150 points but 'total' is 149"):
+        read_paper(_write(tmp_path, data))
+
+
+def test_paper_says_how_teachers_mark_halves_and_threshold(tmp_path: Path) -> None:
+    data = _raw()
+    data["half_marks"], data["threshold"] = True, 3
+    data["items"][15]["threshold"] = 1
+    items = {i.number: i.to_sample().metadata for i in read_paper(_write(tmp_path, data)).items}
+    assert items[15]["half_marks"] is True and items[15]["threshold"] == 3 and items[16]["threshold"] == 1
+    assert threshold_for(items[16], 2) == 1 and threshold_for(items[15], 2, override=4) == 4
+    assert threshold_for({}, None) == 2
+    data["threshold"] = "two"
+    with pytest.raises(PaperError, match="'threshold' .* must be a number >= 0, got 'two'"):
         read_paper(_write(tmp_path, data))
 
 
@@ -177,15 +192,53 @@ def test_judge_runs_through_the_async_scorer(samples: dict) -> None:
     assert grade(s, "x", spec).status == "error"
 
 
-def test_reconcile_means_and_flags_beyond_threshold() -> None:
-    close = reconcile([Mark("human", 10, 13), Mark("judge", 11, 13)], 13, threshold=2)
+def test_machine_marks_reconcile_among_themselves() -> None:
+    close = reconcile([Mark("answer", 10, 13), Mark("judge", 11, 13)], 13, threshold=2)
     assert close.points == 10.5 and close.details["arbitration"] is False and close.status == "partial"
-    far = reconcile([Mark("human", 5, 13), Mark("judge", 12, 13)], 13, threshold=2)
-    assert far.details["arbitration"] is True
-    settled = with_marks(far, [Mark("arbiter", 9, 13)])
-    assert settled.points == 9 and len(settled.details["marks"]) == 3
+    far = reconcile([Mark("answer", 5, 13), Mark("judge", 12, 13)], 13, threshold=2)
+    assert far.details["arbitration"] is True and far.grader == "answer+judge"
     pending = reconcile([Mark("human", 0, 13, "pending", reason="awaiting a teacher's mark")], 13)
     assert pending.status == "skipped" and pending.points == 0
+
+
+def test_a_teachers_mark_decides_and_machine_marks_stay_beside_it() -> None:
+    score = reconcile([Mark("answer", 0, 15), Mark("judge", 4, 15), Mark("human", 15, 15, marker="王")], 15)
+    assert (score.points, score.status, score.grader) == (15, "correct", "human")
+    assert "arbitration" not in score.details and score.details["decided_by"] == "human"
+    assert [m["grader"] for m in score.details["marks"]] == ["answer", "judge", "human"]
+
+
+def test_double_marking_within_beyond_threshold_and_arbitration() -> None:
+    first = reconcile([Mark("answer", 13, 13), Mark("human", 10, 13, marker="a")], 13, threshold=2)
+    within = with_marks(first, [Mark("human", 11, 13, marker="b")], threshold=2)
+    assert within.points == 10.5 and within.details["arbitration"] is False and within.grader == "human"
+    beyond = with_marks(first, [Mark("human", 5, 13, marker="b")], threshold=2)
+    assert beyond.points == 7.5 and beyond.details["arbitration"] is True  # counts as the mean meanwhile
+    settled = with_marks(beyond, [Mark("arbiter", 9, 13, marker="leader")], threshold=2)
+    assert (settled.points, settled.grader) == (9, "arbiter") and settled.details["arbitration"] is False
+    assert len(settled.details["marks"]) == 4
+    # a marker re-marking replaces their own mark, never adds a second one
+    again = with_marks(within, [Mark("human", 12, 13, marker="b")], threshold=2)
+    assert again.points == 11 and len(again.details["marks"]) == 3
+    # a third marker (三评) pairs with the nearer of the first two
+    third = with_marks(beyond, [Mark("human", 6, 13, marker="c")], threshold=2)
+    assert third.points == 5.5 and third.details["arbitration"] is False
+
+
+@pytest.mark.parametrize(("number", "value", "ok"), [
+    (1, 5, True), (1, 2, False), (9, 4, True), (9, 3, False), (9, 1.5, False), (13, 2, True), (13, 4, False),
+    (15, 12, True), (15, 12.5, False), (15, 14, False),
+])
+def test_marks_are_checked_against_what_the_item_can_give(samples: dict, number: int, value: float, ok: bool) -> None:
+    s = samples[number]
+    problem = mark_problem(s.metadata, s.target, s.max_points, value)
+    assert (problem is None) == ok, problem
+
+
+def test_half_marks_when_the_paper_allows_them(samples: dict) -> None:
+    s = samples[15]
+    assert mark_problem({**s.metadata, "half_marks": True}, s.target, 13, 12.5) is None
+    assert "whole points from 0 to 13" in (mark_problem(s.metadata, s.target, 13, 12.5) or "")
 
 
 def test_human_grader_reads_a_marks_file(tmp_path: Path, samples: dict) -> None:

@@ -85,17 +85,19 @@ def test_grade_export_import_round_trip(reference_run: tuple[Path, str], tmp_pat
     untouched = [sid for sid in before if before[sid]["metadata"]["number"] not in (15, 16)]
     assert all(after[sid] == before[sid] for sid in untouched)
     q15, q16 = (next(s for s in after.values() if s["metadata"]["number"] == n) for n in (15, 16))
-    assert q15["score"]["points"] == 13 and q15["score"]["grader"] == "answer+human"
-    assert q16["score"]["points"] == 12.5 and q16["score"]["details"]["arbitration"] is True
-    assert [m["grader"] for m in q16["score"]["details"]["marks"]] == ["answer", "human"]
-    assert json.loads((run / "summary.json").read_text())["metrics"]["points"] == 147.5
-    # importing again replaces the teacher's mark, never duplicates it; an arbiter settles the item
+    assert q15["score"]["points"] == 13 and q15["score"]["grader"] == "human"
+    # the teacher's 10 decides; the machine's 15 stays beside it, never averaged in
+    assert q16["score"]["points"] == 10 and "arbitration" not in q16["score"]["details"]
+    assert [(m["grader"], m["points"]) for m in q16["score"]["details"]["marks"]] == [("answer", 15), ("human", 10)]
+    assert json.loads((run / "summary.json").read_text())["metrics"]["points"] == 145
+    # importing again replaces the teacher's mark, never duplicates it; an arbiter's mark is final
     evalkit("grade", "import", str(run), str(sheet))
     assert len(_samples(run)[q16["id"]]["score"]["details"]["marks"]) == 2
     arb = tmp_path / "arbiter.csv"
     arb.write_text(f"id,mark\n{q16['id']},11\n", encoding="utf-8")
     assert evalkit("grade", "import", str(run), str(arb), "--grader", "arbiter").returncode == 0
     assert _samples(run)[q16["id"]]["score"]["points"] == 11
+    assert _samples(run)[q16["id"]]["score"]["grader"] == "arbiter"
     # the next export shows the marks already there
     evalkit("grade", "export", str(run))
     with sheet.open(encoding="utf-8-sig", newline="") as fh:
@@ -152,7 +154,7 @@ def test_import_accepts_a_json_of_marks(reference_run: tuple[Path, str], tmp_pat
     done = evalkit("grade", "import", str(run), str(marks))
     assert done.returncode == 0, done.stderr
     score = _samples(run)[q19["id"]]["score"]
-    assert score["points"] == 16.5 and score["details"]["marks"][-1]["marker"] == "赵老师"
+    assert score["points"] == 16 and score["details"]["marks"][-1]["marker"] == "赵老师"
 
 
 def test_grade_judge_adds_marks_to_a_finished_run(reference_run: tuple[Path, str], tmp_path: Path) -> None:
@@ -173,3 +175,79 @@ def test_grade_judge_adds_marks_to_a_finished_run(reference_run: tuple[Path, str
     assert "5 unparsed or failed" in done.stdout
     q15 = next(s for s in _samples(run).values() if s["metadata"]["number"] == 15)["score"]
     assert q15["points"] == 13 and q15["details"]["marks"][-1]["status"] == "unparsed"
+
+
+# -- human marks are the mark (issue 15, item 1) ---------------------------------------------------------
+TEACHERS = {1: 5, 2: 5, 3: 5, 4: 0, 5: 5, 6: 5, 7: 0, 8: 5, 9: 4, 10: 6, 11: 2, 12: 5, 13: 2, 14: 0,
+            15: 13, 16: 6, 17: 3, 18: 2, 19: 0}  # 73 points
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(src), str(run)], check=True)
+    return run
+
+
+def _sheet(path: Path, run: Path, marks: dict[int, float], marker: str = "") -> Path:
+    ids = {s["metadata"]["number"]: sid for sid, s in _samples(run).items()}
+    lines = ["id,mark,marker"] + [f"{ids[n]},{v:g},{marker}" for n, v in marks.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_teachers_marks_on_every_item_give_exactly_the_teachers_total(reference_run, tmp_path: Path) -> None:
+    run = _copy(reference_run[0], tmp_path)  # machine-marked 150 / 150
+    done = evalkit("grade", "import", str(run), str(_sheet(tmp_path / "t.csv", run, TEACHERS, "王老师")))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((run / "summary.json").read_text())["metrics"]
+    assert metrics["points"] == sum(TEACHERS.values()) == 73 and metrics["arbitration"] == []
+    assert "73 / 150" in done.stdout and "flagged" not in done.stdout
+    scores = [s["score"] for s in _samples(run).values()]
+    assert {s["grader"] for s in scores} == {"human"}
+    assert all(s["details"]["marks"][0]["grader"] in ("answer", "choice", "multi_select", "fill_in") for s in scores)
+
+
+def test_a_full_mark_stays_full_over_a_machine_zero(tmp_path: Path) -> None:
+    run = tmp_path / "random"
+    assert evalkit("run", "--task", "gaokao-math", "--model", "random:1", "--output", str(run), "--no-report",
+                   "-q").returncode == 0
+    done = evalkit("grade", "import", str(run), str(_sheet(tmp_path / "t.csv", run, {16: 15})))
+    assert done.returncode == 0, done.stderr
+    q16 = next(s["score"] for s in _samples(run).values() if s["metadata"]["number"] == 16)
+    assert (q16["points"], q16["status"], q16["grader"]) == (15, "correct", "human")
+    assert q16["details"]["marks"][0] == {"grader": "answer", "points": 0, "status": "graded", "steps": ANY_STEPS}
+    assert "flagged" not in done.stdout
+
+
+class _AnySteps:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, list)
+
+
+ANY_STEPS = _AnySteps()
+
+
+def test_a_mark_the_item_cannot_give_is_refused_in_one_sentence(reference_run, tmp_path: Path) -> None:
+    run = _copy(reference_run[0], tmp_path)
+    before = (run / "samples.jsonl").read_text(encoding="utf-8")
+    done = evalkit("grade", "import", str(run), str(_sheet(tmp_path / "t.csv", run, {15: 13, 9: 1.5})))
+    assert done.returncode == 2
+    err = done.stderr.strip()
+    assert err.count("\n") == 0 and "row 3" in err and "mark 1.5 is not a mark question 9 can give" in err
+    assert "0, 2, 4 or 6" in err
+    assert (run / "samples.jsonl").read_text(encoding="utf-8") == before  # nothing imported
+    done = evalkit("grade", "import", str(run), str(_sheet(tmp_path / "t.csv", run, {15: 12.5})))
+    assert done.returncode == 2 and "whole points from 0 to 13" in done.stderr
+
+
+def test_the_report_labels_teacher_decided_cells_h(reference_run, tmp_path: Path) -> None:
+    run = _copy(reference_run[0], tmp_path)
+    assert evalkit("grade", "import", str(run), str(_sheet(tmp_path / "t.csv", run, {15: 13, 16: 10}))).returncode == 0
+    assert evalkit("grade", "import", str(run), str(_sheet(tmp_path / "a.csv", run, {17: 12})),
+                   "--grader", "arbiter").returncode == 0
+    md = tmp_path / "board.md"
+    done = evalkit("report", str(run), "--no-html", "--markdown", str(md), "-q")
+    assert done.returncode == 0, done.stderr
+    row = [line for line in md.read_text(encoding="utf-8").splitlines() if line.startswith("| reference")][-1]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-5:-2] == ["13 H", "10 H", "12 H"] and cells[-2:] == ["17 A", "17 A"]

@@ -9,8 +9,11 @@ This module owns:
 * the solution graders: ``answer`` (deterministic: the points of every rubric step whose key result
   is found in the response — a lower bound that needs no model), ``judge`` (an LLM marks against
   the rubric with a prompt in teachers' terms; the reply is parsed strictly), ``human`` (marks
-  imported from teachers). Several graders are reconciled as the exam does: the mean of the marks,
-  flagged for arbitration when they differ by more than a threshold.
+  imported from teachers).
+* who decides (:func:`reconcile`): a teacher's mark decides the item and machine marks stay beside it;
+  several teachers' marks reconcile as exam double-marking does (within the threshold their mean,
+  beyond it flagged for arbitration, an arbiter's mark final); :func:`mark_problem` says whether a mark
+  is one the item can give.
 * ``paper_metric(results)`` — the ``gaokao_paper`` metric: points out of the total, section
   subtotals, each question's points, an elective pair counted once (the better-scored of the two),
   and the scoring rate per section for each year when items carry one.
@@ -39,7 +42,9 @@ from evalkit.types import Sample, SampleResult, Score
 
 Judge = Callable[[str], Awaitable[str]]
 SOLUTION_GRADERS = ("answer", "judge", "human")
-# an "arbiter" mark (imported with ``evalkit grade import --grader arbiter``) settles a flagged item
+# teachers: their marks decide an item; an "arbiter" mark (``evalkit grade import --grader arbiter``, or the
+# marking room's arbitration queue) settles a flagged one
+HUMAN_GRADERS = ("human", "arbiter")
 DEFAULT_THRESHOLD = 2.0
 SECTION_ORDER = ("single", "multi", "fill", "solution")
 
@@ -74,7 +79,7 @@ def score_item(sample: Sample, output: str, *, judge: Judge | None = None, **opt
             return Score.error("solution graders include 'judge' but no judge model was given (--judge URI)",
                                sample.max_points)
         marks = [m for m in (_sync_mark(n, sample, output, options) for n in names) if m is not None]
-        return reconcile(marks, sample.max_points, float(options.get("threshold", DEFAULT_THRESHOLD)))
+        return reconcile(marks, sample.max_points, threshold_for(sample.metadata, options.get("threshold")))
     return _score_objective(sample, output, options)
 
 
@@ -90,7 +95,15 @@ async def _score_item_async(sample: Sample, output: str, judge: Judge, options: 
         mark = await judge_mark(sample, output, judge) if name == "judge" else _sync_mark(name, sample, output, options)
         if mark is not None:
             marks.append(mark)
-    return reconcile(marks, sample.max_points, float(options.get("threshold", DEFAULT_THRESHOLD)))
+    return reconcile(marks, sample.max_points, threshold_for(sample.metadata, options.get("threshold")))
+
+
+def threshold_for(metadata: dict[str, Any], task_default: Any = None, override: float | None = None) -> float:
+    """Points two markers may differ by: ``override`` (``--threshold``), else the paper's, else the task's, else 2."""
+    if override is not None:
+        return float(override)
+    value = metadata.get("threshold", task_default)
+    return float(value) if value is not None else DEFAULT_THRESHOLD
 
 
 def _score_objective(sample: Sample, output: str, options: dict[str, Any]) -> Score:
@@ -155,7 +168,60 @@ def _status(points: float, max_points: float) -> str:
 
 
 def reconcile(marks: Sequence[Mark], max_points: float, threshold: float = DEFAULT_THRESHOLD) -> Score:
-    """The exam's rule for several markers: the mean of their marks, flagged beyond ``threshold`` points."""
+    """Who decides an item, and with what mark (the rules are in ``docs/gaokao.md``).
+
+    A teacher's mark decides: with any graded ``human`` or ``arbiter`` mark the machine marks only stay
+    recorded in ``details.marks``. Without one, the machine graders are reconciled among themselves
+    (the mean, flagged beyond ``threshold``).
+    """
+    humans = [m for m in marks if m.grader in HUMAN_GRADERS and m.status == "graded"]
+    if humans:
+        return _human_decision(marks, humans, max_points, threshold)
+    return _machine_decision(marks, max_points, threshold)
+
+
+def _clip(points: float, max_points: float) -> float:
+    return min(max(points, 0.0), max_points)
+
+
+def double_marking(points: Sequence[float], threshold: float) -> tuple[float, float, bool]:
+    """The exam's rule for a marker's marks on one answer: ``(mark, spread, flagged)``.
+
+    One mark is the mark. Two marks within ``threshold`` points give their mean; beyond it the item is
+    flagged for arbitration and counts as the mean meanwhile. A third marker's mark (三评) is paired with
+    the nearer of the first two: the mean of that pair, flagged while the pair is still beyond the threshold.
+    """
+    if len(points) == 1:
+        return points[0], 0.0, False
+    if len(points) == 2:
+        spread = abs(points[0] - points[1])
+        return (points[0] + points[1]) / 2, spread, spread > threshold
+    last = points[-1]
+    nearer = min(points[:-1], key=lambda p: (abs(p - last), -p))
+    spread = abs(last - nearer)
+    return (last + nearer) / 2, spread, spread > threshold
+
+
+def _human_decision(marks: Sequence[Mark], humans: Sequence[Mark], max_points: float, threshold: float) -> Score:
+    details: dict[str, Any] = {"marks": [m.to_dict() for m in marks], "decided_by": "human"}
+    markers = [m for m in humans if m.grader == "human"]
+    arbiter = [m for m in humans if m.grader == "arbiter"]
+    if len(markers) > 1:
+        _, spread, flagged = double_marking([_clip(m.points, max_points) for m in markers], threshold)
+        details.update(spread=spread, threshold=threshold, arbitration=flagged and not arbiter)
+    if arbiter:  # an arbiter's mark is final
+        points, grader = _clip(arbiter[-1].points, max_points), "arbiter"
+        details["arbitrated"] = True
+    else:
+        points, _, _ = double_marking([_clip(m.points, max_points) for m in markers], threshold)
+        grader = "human"
+    value = points / max_points if max_points else 0.0
+    reason = "; ".join(m.reason for m in humans if m.reason) or None
+    return Score(value, _status(points, max_points), points, max_points, stage=grader, grader=grader,  # type: ignore[arg-type]
+                 reason=reason, details=details)
+
+
+def _machine_decision(marks: Sequence[Mark], max_points: float, threshold: float) -> Score:
     graded = [m for m in marks if m.status == "graded"]
     details: dict[str, Any] = {"marks": [m.to_dict() for m in marks]}
     names = "+".join(m.grader for m in graded) or "+".join(m.grader for m in marks)
@@ -165,22 +231,77 @@ def reconcile(marks: Sequence[Mark], max_points: float, threshold: float = DEFAU
         status = "skipped" if pending or not marks else "unparsed"
         return Score(0.0, status, 0.0, max_points, stage="human-pending" if pending else "rubric",  # type: ignore[arg-type]
                      grader=names, reason=reason, details=details)
-    points = [min(max(m.points, 0.0), max_points) for m in graded]
+    points = [_clip(m.points, max_points) for m in graded]
     mean = sum(points) / len(points)
-    arbiter = [m for m in graded if m.grader == "arbiter"]
-    if arbiter:  # the arbitration mark settles the item
-        mean = min(max(arbiter[-1].points, 0.0), max_points)
-        details["arbitrated"] = True
-    spread = max(points) - min(points)
     if len(graded) > 1:
-        details["spread"] = spread
-        details["arbitration"] = spread > threshold
-        details["threshold"] = threshold
+        spread = max(points) - min(points)
+        details.update(spread=spread, arbitration=spread > threshold, threshold=threshold)
     stage = graded[0].grader if len(graded) == 1 else "reconciled"
     value = mean / max_points if max_points else 0.0
     reason = "; ".join(m.reason for m in graded if m.reason) or None
     return Score(value, _status(mean, max_points), mean, max_points, stage=stage, grader=names,  # type: ignore[arg-type]
                  reason=reason, details=details)
+
+
+# -- what a mark can be ----------------------------------------------------------------------------------
+def _fmt(values: Sequence[float]) -> str:
+    shown = [f"{v:g}" for v in values]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def possible_marks(metadata: dict[str, Any], target: Any, max_points: float) -> tuple[list[float] | None, str]:
+    """The marks an item can give, and what decides them: ``(values, rule)``; ``values`` is None for "any".
+
+    A solution takes whole points from 0 to its total (halves too when the paper says ``half_marks``); a
+    single choice nothing or all; a multi-select the values its rule can produce from its correct options; a
+    fill-in the sums of its blanks' points. Items outside a Gaokao paper take any mark from 0 to their points.
+    """
+    kind = metadata.get("type")
+    if kind == "solution":
+        step = 0.5 if metadata.get("half_marks") else 1.0
+        values = [k * step for k in range(int(max_points / step) + 1)]
+        unit = "whole or half points" if step < 1 else "whole points"
+        return values, f"a solution takes {unit} from 0 to {max_points:g}"
+    if kind == "single":
+        return [0.0, max_points], f"a single choice gives {_fmt([0.0, max_points])}"
+    if kind == "multi":
+        return _multi_values(metadata, target, max_points)
+    if kind == "fill":
+        pts = metadata.get("points")
+        blanks = [float(p) for p in pts] if isinstance(pts, list | tuple) else [max_points]
+        sums = {0.0}
+        for p in blanks:
+            sums |= {v + p for v in sums}
+        plural = "s" if len(blanks) > 1 else ""
+        return sorted(sums), f"a fill-in of {len(blanks)} blank{plural} gives {_fmt(sorted(sums))}"
+    return None, "any mark"
+
+
+def _multi_values(metadata: dict[str, Any], target: Any, max_points: float) -> tuple[list[float] | None, str]:
+    from itertools import combinations
+
+    from evalkit.grading.scorers import _gold_letters, multi_select_points
+
+    rule, gold = str(metadata.get("rule") or "gaokao-2024"), _gold_letters(target)
+    if not gold:
+        return None, "any mark"
+    values = {0.0}
+    for k in range(1, len(gold) + 1):
+        for chosen in combinations(gold, k):
+            values.add(multi_select_points(list(chosen), gold, rule, max_points)[0])
+    return sorted(values), f"a multi-select under the {rule} rule gives {_fmt(sorted(values))}"
+
+
+def mark_problem(metadata: dict[str, Any], target: Any, max_points: float, value: float) -> str | None:
+    """Why ``value`` cannot be a mark of this item (a sentence fragment), or None when it can."""
+    if not 0 <= value <= max_points:
+        return f"mark {value:g} is outside 0–{max_points:g}"
+    values, rule = possible_marks(metadata, target, max_points)
+    if values is None or any(abs(value - v) < 1e-9 for v in values):
+        return None
+    number = metadata.get("number")
+    item = f"question {number}" if number is not None else "this item"
+    return f"mark {value:g} is not a mark {item} can give ({rule})"
 
 
 # -- the `answer` grader: rubric key results found in the response ------------------------------------
@@ -655,12 +776,19 @@ def _section_order(sections: dict[str, Any]) -> list[str]:
 
 
 def with_marks(score: Score, new: Sequence[Mark], threshold: float = DEFAULT_THRESHOLD) -> Score:
-    """``score`` with more marks added (a grader's newer mark replaces its older one), reconciled again."""
+    """``score`` with more marks added, reconciled again.
+
+    A newer mark of the same grader and marker replaces the older one (re-importing a sheet never
+    duplicates a mark); marks of different markers are kept side by side (double marking).
+    """
     kept = [Mark.from_dict(d, score.max_points) for d in score.details.get("marks", [])]
     if not kept and score.status not in ("error", "skipped", "unparsed") and score.grader:
         kept = [Mark(score.grader, score.points, score.max_points)]
-    replaced = {m.grader for m in new}
-    merged = [m for m in kept if m.grader not in replaced] + list(new)
+    replaced = {(m.grader, m.marker) for m in new}
+    merged = [m for m in kept if (m.grader, m.marker) not in replaced] + list(new)
     out = reconcile(merged, score.max_points, threshold)
-    extra = {k: v for k, v in score.details.items() if k not in ("marks", "spread", "arbitration", "threshold")}
+    extra = {k: v for k, v in score.details.items() if k not in _RECONCILED}
     return replace(out, details={**extra, **out.details}, extracted=score.extracted)
+
+
+_RECONCILED = ("marks", "spread", "arbitration", "threshold", "arbitrated", "decided_by")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalkit.report.aggregate import Cell, Leaderboard, PaperView
 
-GRADER_MARK = {"answer": "A", "judge": "J", "human": "H", "rubric": "J"}
+GRADER_MARK = {"answer": "A", "judge": "J", "human": "H", "arbiter": "H", "rubric": "J"}
 
 
 def md_escape(text: object) -> str:
@@ -18,13 +18,13 @@ def md_escape(text: object) -> str:
 
 
 def grader_mark(grader: str) -> str:
-    """A one-letter tag for who marked a question: A(nswer), J(udge), H(uman), else the first letter."""
+    """A one-letter tag for who decided a question: A(nswer check), J(udge), H(uman: a teacher or an arbiter)."""
     g = (grader or "").lower()
     if g in GRADER_MARK:
         return GRADER_MARK[g]
     if "judge" in g or "rubric" in g:
         return "J"
-    if "human" in g:
+    if "human" in g or "arbiter" in g:
         return "H"
     return "A" if g else "?"
 
@@ -95,7 +95,7 @@ def paper_lines(view: PaperView) -> list[str]:
         rows.append([md_escape(r.model), f"{r.total:.1f}".rstrip("0").rstrip("."), ci]
                     + [f"{r.sections[s][0]:g}" for s in view.sections])
     out += _table(header, rows)
-    out += ["", "Points per question (A = answer check, J = judge, H = human):", ""]
+    out += ["", "Points per question (who decided: A = answer check, J = judge, H = teachers):", ""]
     qheader = ["Model"] + [f"Q{md_escape(q)} ({view.question_max[q]:g})" for q in view.numbers]
     qrows = []
     for r in view.rows:

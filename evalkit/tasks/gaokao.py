@@ -152,9 +152,10 @@ def default_reference_response(item: GaokaoItem) -> str:
 
 # -- evalkit's own paper format ---------------------------------------------------------------------
 ITEM_FIELDS = {"number", "type", "points", "question", "options", "answer", "images", "rubric", "solution",
-               "analysis", "elective", "rule", "reference_response", "id", "section", "year", "metadata"}
+               "analysis", "elective", "rule", "reference_response", "id", "section", "year", "metadata",
+               "half_marks", "threshold"}
 STEP_FIELDS = {"part", "step", "points", "cumulative", "result", "results", "final"}
-PAPER_FIELDS = {"paper", "title", "year", "total", "layout", "items", "rule"}
+PAPER_FIELDS = {"paper", "title", "year", "total", "layout", "items", "rule", "half_marks", "threshold"}
 
 
 def _where(path: Path, raw: dict[str, Any], n: int) -> str:
@@ -268,14 +269,32 @@ def parse_item(path: Path, raw: Any, n: int, paper: str, defaults: dict[str, Any
     base = path.parent
     image_paths = tuple(str(p if Path(p).is_absolute() else base / p) for p in images)
     year = raw.get("year", defaults.get("year"))
+    extra = {**dict(raw.get("metadata") or {}), **_marking(where, raw, defaults)}
     return GaokaoItem(
         id=str(raw.get("id") or f"{paper}-{number:02d}"),
         paper=paper, number=number, type=kind, question=question.strip(), points=points, answer=answer,
         options=options, images=image_paths, rubric=rubric, solution=str(raw.get("solution") or "").strip(),
         analysis=str(raw.get("analysis") or "").strip(), year=str(year) if year is not None else None,
         elective=raw.get("elective"), rule=rule, reference_response=raw.get("reference_response"),
-        extra=dict(raw.get("metadata") or {}),
+        extra=extra,
     )
+
+
+def _marking(where: str, raw: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """How teachers mark the item: ``half_marks`` (halves allowed on solutions) and the double-marking ``threshold``."""
+    out: dict[str, Any] = {}
+    halves = raw.get("half_marks", defaults.get("half_marks"))
+    if halves is not None:
+        if not isinstance(halves, bool):
+            raise PaperError(f"{where}: 'half_marks' must be true or false, got {halves!r}")
+        out["half_marks"] = halves
+    threshold = raw.get("threshold", defaults.get("threshold"))
+    if threshold is not None:
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
+            raise PaperError(f"{where}: 'threshold' (points two markers may differ by) must be a number >= 0, "
+                             f"got {threshold!r}")
+        out["threshold"] = float(threshold)
+    return out
 
 
 @dataclass(frozen=True)
@@ -333,7 +352,7 @@ def parse_paper(path: Path, data: Any) -> Paper:
     if unknown:
         raise PaperError(f"{path}: unknown paper field(s) {sorted(unknown)}; allowed: {sorted(PAPER_FIELDS)}")
     name = str(data.get("paper") or path.stem)
-    defaults = {k: data[k] for k in ("year", "rule") if k in data}
+    defaults = {k: data[k] for k in ("year", "rule", "half_marks", "threshold") if k in data}
     items = [parse_item(path, raw, n, name, defaults) for n, raw in enumerate(data["items"], 1)]
     seen: dict[int, int] = {}
     for n, item in enumerate(items, 1):
