@@ -32,29 +32,46 @@ def _last_match(pattern: str, text: str) -> re.Match[str] | None:
     return found
 
 
-def _matching_brace(text: str, open_idx: int) -> int | None:
-    depth = 0
-    for i in range(open_idx, len(text)):
-        ch = text[i]
-        if ch == "{" and (i == 0 or text[i - 1] != "\\" or text[i - 2: i] == "\\\\"):
-            depth += 1
-        elif ch == "}" and (i == 0 or text[i - 1] != "\\" or text[i - 2: i] == "\\\\"):
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
+def _counted_brace(text: str, i: int) -> bool:
+    """Whether the brace at ``i`` counts: not escaped as ``\\{``, unless the backslash is itself ``\\\\``."""
+    return i == 0 or text[i - 1] != "\\" or text[i - 2: i] == "\\\\"
+
+
+def _brace_partners(text: str) -> dict[int, int]:
+    """Every counted ``{`` that closes, mapped to its ``}`` — one pass over the text."""
+    partners: dict[int, int] = {}
+    stack: list[int] = []
+    for m in re.finditer(r"[{}]", text):
+        i = m.start()
+        if not _counted_brace(text, i):
+            continue
+        if text[i] == "{":
+            stack.append(i)
+        elif stack:
+            partners[stack.pop()] = i
+    return partners
 
 
 def boxed_all(text: str) -> list[tuple[int, int, str]]:
-    """Every ``\\boxed{...}`` as (start, end, content), nested braces respected."""
+    """Every ``\\boxed{...}`` as (start, end, content), nested braces respected.
+
+    Linear in the text: braces are matched in one pass, and a box inside an earlier box (one that
+    starts before it and ends after it) is dropped in a single sweep.
+    """
+    opens = list(_BOX.finditer(text))
+    if not opens:
+        return []
+    partners = _brace_partners(text)
     out: list[tuple[int, int, str]] = []
-    for m in _BOX.finditer(text):
-        close = _matching_brace(text, m.end() - 1)
+    reach = -1  # the furthest end of any box seen so far
+    for m in opens:
+        close = partners.get(m.end() - 1)
         if close is None:
             continue
-        out.append((m.start(), close + 1, text[m.end(): close].strip()))
-    # drop boxes nested in another box
-    return [b for b in out if not any(o[0] < b[0] and b[1] <= o[1] for o in out)]
+        if close + 1 > reach:  # not inside an earlier box
+            out.append((m.start(), close + 1, text[m.end(): close].strip()))
+        reach = max(reach, close + 1)
+    return out
 
 
 def _separator_joins(sep: str) -> bool:
@@ -169,6 +186,55 @@ def _joined_maths(seg: str) -> bool:
     return all(_separator_joins(b) for b in between)
 
 
+_CUES_PER_SENTENCE = 3  # more cues than this in one sentence is a repetition, not prose
+
+
+def _last_cue_answer(text: str) -> tuple[int, str | None]:
+    """The answer after the last cue that states one, and where that cue starts (``-1`` if none).
+
+    Linear in the text, however many cues it repeats: cues are read from the last one back and the
+    first real answer ends the search; sentence ends are searched in one forward sweep; a cue's
+    sentence is read whole unless more than ``_CUES_PER_SENTENCE`` further cues follow in it (then
+    only up to the next cue, which is read on its own); a 【答案】 block runs to the next 【.
+    """
+    cues = list(_CUE_RE.finditer(text))
+    ends = _first_match_after(_END_RE, text, [m.end() for m in cues])
+    for k in range(len(cues) - 1, -1, -1):
+        m = cues[k]
+        if m.group().startswith("【"):
+            # 【答案】 opens a block that runs to <eoa>: its conclusion is the answer
+            close = text.find("【", m.end())
+            block = text[m.end(): close if close >= 0 else len(text)].strip()
+            if re.search(r"[。\n]\s*\S", block.rstrip("。. \n")):
+                ans = _fallback(block)
+                if ans and not _NON_ANSWER.fullmatch(ans.strip(" .:：*")):
+                    return m.start(), ans
+                continue
+        stop = len(text) if ends[k] is None else ends[k]
+        if k + _CUES_PER_SENTENCE < len(cues) and cues[k + _CUES_PER_SENTENCE].start() < stop:
+            stop = cues[k + 1].start()  # a sentence that repeats the cue: read up to the next one
+        ans = _from_cue_text(text[m.end(): stop])
+        if ans and not _NON_ANSWER.fullmatch(ans.strip(" .:：*")):
+            return m.start(), ans
+    return -1, None
+
+
+def _first_match_after(pattern: re.Pattern[str], text: str, positions: list[int]) -> list[int | None]:
+    """For each position (ascending), where the first match of ``pattern`` at or after it starts.
+
+    A match's start does not depend on where the search began (the pattern has no ``^``), so one
+    search answers every later position up to the match it found: the text is scanned about once.
+    """
+    out: list[int | None] = []
+    since, found = -1, None
+    for pos in positions:
+        if since < 0 or not (since <= pos and (found is None or pos <= found)):
+            m = pattern.search(text, pos)
+            since, found = pos, (m.start() if m else None)
+        out.append(found)
+    return out
+
+
 def extract_final_answer(text: str) -> str | None:
     """The final answer of a response, or ``None`` when none can be found."""
     if text is None:
@@ -176,25 +242,7 @@ def extract_final_answer(text: str) -> str | None:
     text = clean_latex(text) if "\\\\boxed" in text else text
     text = text.replace("<eoa>", "\n\n")
     box = _last_box_group(text)
-    cue_pos = -1
-    cue_answer = None
-    for m in _CUE_RE.finditer(text):
-        rest = text[m.end():]
-        if m.group().startswith("【"):
-            # 【答案】 opens a block that runs to <eoa>: its conclusion is the answer
-            block = re.split(r"<eoa>|【", rest, maxsplit=1)[0].strip()
-            if re.search(r"[。\n]\s*\S", block.rstrip("。. \n")):
-                ans = _fallback(block)
-                if ans and not _NON_ANSWER.fullmatch(ans.strip(" .:：*")):
-                    cue_pos, cue_answer = m.start(), ans
-                continue
-        end = _END_RE.search(rest)
-        seg = rest[: end.start()] if end else rest
-        if not seg.strip() and end is not None:
-            continue
-        ans = _from_cue_text(seg)
-        if ans and not _NON_ANSWER.fullmatch(ans.strip(" .:：*")):
-            cue_pos, cue_answer = m.start(), ans
+    cue_pos, cue_answer = _last_cue_answer(text)
     if box is not None and (cue_answer is None or box[0] >= cue_pos):
         return box[1]
     if cue_answer is not None:
@@ -222,10 +270,11 @@ def _fallback(text: str) -> str | None:
             break
         t = t2
     segs = _math_spans(t)
-    prose = t
-    for a, b, content in reversed(segs):
-        end = "." if content.endswith(".") else "\x00"
-        prose = prose[:a] + "\x00" * (b - a - 1) + end + prose[b:]
+    pieces, pos = [], 0  # the prose: every math segment blanked, keeping a sentence's closing dot
+    for a, b, content in segs:
+        pieces += [t[pos:a], "\x00" * (b - a - 1), "." if content.endswith(".") else "\x00"]
+        pos = b
+    prose = "".join(pieces) + t[pos:]
     starts = [m.end() for m in re.finditer(r"[.!?。！？](?=\s)|\n+", prose)]
     start = max([s for s in starts if s < len(t.rstrip(" .。!?")) - 1] or [0])
     last = t[start:]
