@@ -114,7 +114,7 @@ def subjective(data: Path) -> bool:
             missing += 1
             continue
         value = marks[s.id]
-        raw[paper_of(s)].add(Score(0.0, "partial", value, s.max_points))
+        raw[paper_of(s)].add(Score.from_points(value, s.max_points))
         clipped[paper_of(s)].add(reconcile([Mark("judge", value, s.max_points)], s.max_points))
         if value > s.max_points:
             over.append((s.id, value, s.max_points))
@@ -147,7 +147,7 @@ def fill_in_agreement(data: Path) -> None:
     for s in samples:
         score = grade(s, outputs.get(s.id, ""), GraderSpec("gaokao", {}))
         ours[paper_of(s)].add(score)
-        judge[paper_of(s)].add(Score(0.0, "partial", marks.get(s.id, 0.0), s.max_points))
+        judge[paper_of(s)].add(Score.from_points(marks.get(s.id, 0.0), s.max_points))
         agree += (score.status == "correct") == (marks.get(s.id, 0.0) >= s.max_points)
     print("\nFill-in of GPT-4-0314: evalkit's deterministic fill_in grading beside the published judge grades")
     for paper in ("Math_I", "Math_II"):

@@ -113,8 +113,8 @@ class GradePool:
             self.timeouts += 1
             self._retire(worker)
             worker = self._spawn()
-            return Score(0.0, "wrong", 0.0, sample.max_points, stage="timeout", grader=spec.name,
-                         reason=f"grading took longer than {self.time_limit:g}s and was stopped")
+            return Score.right(False, sample.max_points, stage="timeout", grader=spec.name,
+                               reason=f"grading took longer than {self.time_limit:g}s and was stopped")
         except RuntimeError as exc:
             worker = self._spawn()
             return Score.error(str(exc), sample.max_points)

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from evalkit.errors import EvalkitError
 
 Status = Literal["correct", "partial", "wrong", "unparsed", "error", "skipped"]
-STATUSES: tuple[str, ...] = ("correct", "partial", "wrong", "unparsed", "error", "skipped")
+STATUSES: tuple[Status, ...] = get_args(Status)
+
+
+class SampleError(EvalkitError, ValueError):
+    """A sample's own data is wrong (e.g. its points); the message names the sample."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,14 +152,23 @@ class Sample:
 
     @property
     def max_points(self) -> float:
-        """The item's points from ``metadata["points"]`` (summed over blanks), 1 when absent."""
+        """The item's points from ``metadata["points"]`` (summed over blanks), 1 when absent.
+
+        Raises :class:`SampleError` naming the sample when the value is not a number above 0
+        (or a list of them, one per blank).
+        """
+        return float(sum(self.blank_points()))
+
+    def blank_points(self) -> list[float]:
+        """``metadata["points"]`` as a list: one entry per blank for a list, else the one total."""
         pts = self.metadata.get("points", 1)
-        if isinstance(pts, list | tuple):
-            return float(sum(float(p) for p in pts))
-        try:
-            return float(pts) if pts is not None else 1.0
-        except (TypeError, ValueError):
-            return 1.0
+        if pts is None:
+            return [1.0]
+        values = [_points_value(p) for p in pts] if isinstance(pts, list | tuple) else [_points_value(pts)]
+        if not values or None in values:
+            raise SampleError(f"sample {self.id!r}: metadata 'points' is {pts!r}; it must be a number above 0, "
+                              "or a list of them (one per blank)")
+        return values  # type: ignore[return-value]
 
     def to_dict(self) -> dict[str, Any]:
         inp: Any = self.input if isinstance(self.input, str) else [p.to_dict() for p in self.input]
@@ -176,6 +192,17 @@ class Sample:
             choices=tuple(choices) if choices is not None else None,
             metadata=dict(d.get("metadata") or {}),
         )
+
+
+def _points_value(raw: Any) -> float | None:
+    """A points value as a finite float above 0 (numbers and numeric text), else ``None``."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +299,10 @@ class Score:
     ``structure``, ``judge``, ``human``); ``grader`` names who produced the mark
     (a scorer name, ``answer``, ``judge``, ``human``). ``extracted``/``normalized`` show what
     was read out of the response and how it was compared.
+
+    Graders build a score with :meth:`from_points` (or :meth:`right`, all or nothing), so that
+    ``value``, ``status`` and ``points`` agree, and with :meth:`ungraded` / :meth:`error` when no
+    points could be given.
     """
 
     value: float
@@ -303,11 +334,40 @@ class Score:
         return cls(**{k: v for k, v in d.items() if k in known})
 
     @classmethod
+    def from_points(cls, points: float, max_points: float, *, stage: str = "", grader: str = "",
+                    extracted: Any = None, normalized: Any = None, reason: str | None = None,
+                    details: dict[str, Any] | None = None) -> Score:
+        """A graded score: ``value`` and ``status`` follow from the points (see :func:`status_for`)."""
+        return cls(points / max_points if max_points else 0.0, status_for(points, max_points), points, max_points,
+                   stage=stage, grader=grader, extracted=extracted, normalized=normalized, reason=reason,
+                   details=details or {})
+
+    @classmethod
+    def right(cls, ok: bool, max_points: float, **fields_: Any) -> Score:
+        """All or nothing: the full points when ``ok``, else none."""
+        return cls.from_points(max_points if ok else 0.0, max_points, **fields_)
+
+    @classmethod
+    def ungraded(cls, status: Literal["unparsed", "error", "skipped"], max_points: float, *, stage: str,
+                 reason: str | None, grader: str = "", extracted: Any = None, normalized: Any = None,
+                 details: dict[str, Any] | None = None) -> Score:
+        """No points, because nothing could be read (``unparsed``), checked (``error``) or marked yet."""
+        return cls(0.0, status, 0.0, max_points, stage=stage, grader=grader, extracted=extracted,
+                   normalized=normalized, reason=reason, details=details or {})
+
+    @classmethod
     def error(cls, reason: str, max_points: float = 1.0) -> Score:
-        return cls(0.0, "error", 0.0, max_points, stage="error", reason=reason)
+        return cls.ungraded("error", max_points, stage="error", reason=reason)
 
 
 _SCORE_FIELDS = frozenset(f.name for f in fields(Score))
+
+
+def status_for(points: float, max_points: float) -> Status:
+    """The one rule from points to a status: full points → correct, some → partial, none → wrong."""
+    if points >= max_points:
+        return "correct"
+    return "partial" if points > 0 else "wrong"
 
 
 @dataclass(slots=True)

@@ -124,16 +124,15 @@ def numeric(sample: Sample, output: str, **_: Any) -> Score:
     found = extract_final(output)
     golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
     if found is not None and _plain(found) in {_plain(str(g)) for g in golds}:
-        return Score(1.0, "correct", mx, mx, stage="string", extracted=found, normalized=_plain(found))
+        return Score.right(True, mx, stage="string", extracted=found, normalized=_plain(found))
     pred = to_number(found) if found is not None else None
     if pred is None:
-        return Score(0.0, "unparsed", 0.0, mx, stage="numeric", reason="no number found", extracted=found)
+        return Score.ungraded("unparsed", mx, stage="numeric", reason="no number found", extracted=found)
     gold_nums = [g for g in (to_number(str(x)) for x in golds) if g is not None]
     if not gold_nums:
         return Score.error(f"sample {sample.id}: target {sample.target!r} is not a number", mx)
     ok = any(_close(pred, g, sample.metadata) for g in gold_nums)
-    return Score(1.0 if ok else 0.0, "correct" if ok else "wrong", mx if ok else 0.0, mx, stage="numeric",
-                 extracted=found, normalized=pred)
+    return Score.right(ok, mx, stage="numeric", extracted=found, normalized=pred)
 
 
 def _close(pred: float, gold: float, meta: dict[str, Any]) -> bool:

@@ -161,12 +161,6 @@ class Mark:
                    d.get("reason"), list(d.get("steps") or []), d.get("marker"))
 
 
-def _status(points: float, max_points: float) -> str:
-    if points >= max_points:
-        return "correct"
-    return "partial" if points > 0 else "wrong"
-
-
 def reconcile(marks: Sequence[Mark], max_points: float, threshold: float = DEFAULT_THRESHOLD) -> Score:
     """Who decides an item, and with what mark (the rules are in ``docs/gaokao.md``).
 
@@ -215,10 +209,8 @@ def _human_decision(marks: Sequence[Mark], humans: Sequence[Mark], max_points: f
     else:
         points, _, _ = double_marking([_clip(m.points, max_points) for m in markers], threshold)
         grader = "human"
-    value = points / max_points if max_points else 0.0
     reason = "; ".join(m.reason for m in humans if m.reason) or None
-    return Score(value, _status(points, max_points), points, max_points, stage=grader, grader=grader,  # type: ignore[arg-type]
-                 reason=reason, details=details)
+    return Score.from_points(points, max_points, stage=grader, grader=grader, reason=reason, details=details)
 
 
 def _machine_decision(marks: Sequence[Mark], max_points: float, threshold: float) -> Score:
@@ -229,18 +221,16 @@ def _machine_decision(marks: Sequence[Mark], max_points: float, threshold: float
         pending = any(m.status == "pending" for m in marks)
         reason = "; ".join(m.reason or m.grader for m in marks) or "no grader marked this solution"
         status = "skipped" if pending or not marks else "unparsed"
-        return Score(0.0, status, 0.0, max_points, stage="human-pending" if pending else "rubric",  # type: ignore[arg-type]
-                     grader=names, reason=reason, details=details)
+        return Score.ungraded(status, max_points, stage="human-pending" if pending else "rubric", grader=names,
+                              reason=reason, details=details)
     points = [_clip(m.points, max_points) for m in graded]
     mean = sum(points) / len(points)
     if len(graded) > 1:
         spread = max(points) - min(points)
         details.update(spread=spread, arbitration=spread > threshold, threshold=threshold)
     stage = graded[0].grader if len(graded) == 1 else "reconciled"
-    value = mean / max_points if max_points else 0.0
     reason = "; ".join(m.reason for m in graded if m.reason) or None
-    return Score(value, _status(mean, max_points), mean, max_points, stage=stage, grader=names,  # type: ignore[arg-type]
-                 reason=reason, details=details)
+    return Score.from_points(mean, max_points, stage=stage, grader=names, reason=reason, details=details)
 
 
 # -- what a mark can be ----------------------------------------------------------------------------------

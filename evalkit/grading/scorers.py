@@ -35,19 +35,14 @@ __all__ = ["choice", "exact", "fill_in", "human", "math_answer", "multi_select",
 # ----------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------
-def max_points(sample: Sample) -> float:
-    """The sample's maximum points: ``metadata["points"]`` (a list sums), default 1."""
-    return sample.max_points
-
-
 def _score(ok: bool, mx: float, stage: str, extracted: Any, normalized: Any, reason: str,
            **details: Any) -> Score:
-    return Score(1.0 if ok else 0.0, "correct" if ok else "wrong", mx if ok else 0.0, mx, stage=stage,
-                 extracted=extracted, normalized=normalized, reason=reason, details=details)
+    return Score.right(ok, mx, stage=stage, extracted=extracted, normalized=normalized, reason=reason,
+                       details=details)
 
 
 def _unparsed(mx: float, stage: str, reason: str, extracted: Any = None) -> Score:
-    return Score(0.0, "unparsed", 0.0, mx, stage=stage, extracted=extracted, reason=reason)
+    return Score.ungraded("unparsed", mx, stage=stage, extracted=extracted, reason=reason)
 
 
 def _norm_text(s: str, case: bool, space: bool) -> str:
@@ -63,7 +58,7 @@ def _norm_text(s: str, case: bool, space: bool) -> str:
 def exact(sample: Sample, output: str, *, case_sensitive: bool = True, extract: bool = False,
           **_: Any) -> Score:
     """The (optionally extracted) output equals the target, or one of a list of targets."""
-    mx = max_points(sample)
+    mx = sample.max_points
     pred = extract_final_answer(output) if extract and output else output
     if pred is None:
         return _unparsed(mx, "string", "no final answer found")
@@ -76,7 +71,7 @@ def exact(sample: Sample, output: str, *, case_sensitive: bool = True, extract: 
 def regex(sample: Sample, output: str, *, pattern: str | None = None, group: int | str = 1,
           ignore_case: bool = False, **_: Any) -> Score:
     """Extract with ``pattern`` (last match, capture ``group``) and compare with the target text."""
-    mx = max_points(sample)
+    mx = sample.max_points
     if not pattern:
         return Score.error("regex scorer needs the option 'pattern'", mx)
     try:
@@ -124,7 +119,7 @@ def _read_letters(output: str, multi: bool, rule: str) -> list[str] | None:
 
 def choice(sample: Sample, output: str, *, extract: str = "default", **_: Any) -> Score:
     """Single-answer multiple choice: exactly one letter, equal to the target letter."""
-    mx = max_points(sample)
+    mx = sample.max_points
     gold = _gold_letters(sample.target)
     if len(gold) != 1:
         return Score.error(f"choice scorer: target {sample.target!r} of sample {sample.id!r} is not one letter", mx)
@@ -186,7 +181,7 @@ def multi_select_points(chosen: list[str], correct: list[str], rule: str, full: 
 def multi_select(sample: Sample, output: str, *, rule: str = "gaokao-2024", extract: str = "default",
                  **_: Any) -> Score:
     """Multiple-answer choice graded by a points rule (see :func:`multi_select_points`)."""
-    mx = max_points(sample)
+    mx = sample.max_points
     if rule not in MULTI_RULES:
         return Score.error(f"unknown multi_select rule {rule!r}; use one of {', '.join(MULTI_RULES)}", mx)
     gold = _gold_letters(sample.target)
@@ -203,9 +198,8 @@ def multi_select(sample: Sample, output: str, *, rule: str = "gaokao-2024", extr
         pts, why = multi_select_points(chosen, gold, rule, mx)
     except ValueError as exc:
         return Score.error(str(exc), mx)
-    status = "correct" if pts >= mx else ("partial" if pts > 0 else "wrong")
-    return Score(pts / mx if mx else 0.0, status, pts, mx, stage="letter", extracted="".join(chosen),
-                 normalized=chosen, reason=why, details={"rule": rule, "gold": gold})
+    return Score.from_points(pts, mx, stage="letter", extracted="".join(chosen), normalized=chosen, reason=why,
+                             details={"rule": rule, "gold": gold})
 
 
 # ----------------------------------------------------------------------------------------
@@ -255,7 +249,7 @@ def _letter_target(gold: str) -> str | None:
 def math_answer(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0,
                 extract: bool = True, sets: str = "strict", **_: Any) -> Score:
     """A short mathematical answer (number, expression, set, interval, equation, matrix...)."""
-    mx = max_points(sample)
+    mx = sample.max_points
     if sample.target is None or sample.target == [] or sample.target == "":
         return Score.error(f"math_answer: sample {sample.id!r} has no target", mx)
     golds = sample.target if isinstance(sample.target, list | tuple) else [sample.target]
@@ -286,32 +280,31 @@ def _output_is_letterish(output: str) -> bool:
 def verdict_score(v: Verdict, mx: float, extracted: Any) -> Score:
     details = {"policy": v.policy} if v.policy != "exact" else {}
     if v.unparsed and not v.equal:
-        return Score(0.0, "unparsed", 0.0, mx, stage=v.stage, extracted=extracted, normalized=v.pred,
-                     reason=v.reason, details=details)
+        return Score.ungraded("unparsed", mx, stage=v.stage, extracted=extracted, normalized=v.pred,
+                              reason=v.reason, details=details)
     return _score(v.equal, mx, v.stage, extracted, v.pred, v.reason, **details)
 
 
 def _blank_points(sample: Sample, n: int) -> list[float]:
-    pts = sample.metadata.get("points", 1)
-    if isinstance(pts, list | tuple):
-        if len(pts) != n:
-            raise ValueError(f"sample {sample.id!r}: metadata.points has {len(pts)} entries for {n} blanks")
-        return [float(x) for x in pts]
-    total = float(pts if pts is not None else 1)
-    return [total / n] * n
+    per = sample.blank_points()
+    if isinstance(sample.metadata.get("points"), list | tuple):
+        if len(per) != n:
+            raise ValueError(f"sample {sample.id!r}: metadata.points has {len(per)} entries for {n} blanks")
+        return per
+    return [per[0] / n] * n
 
 
 def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0, sets: str = "strict",
             **_: Any) -> Score:
     """One or more blanks, each all-or-nothing with its own points (``metadata.points`` list)."""
     if sample.target is None or sample.target == [] or sample.target == "":
-        return Score.error(f"fill_in: sample {sample.id!r} has no target", max_points(sample))
+        return Score.error(f"fill_in: sample {sample.id!r} has no target", sample.max_points)
     golds = [str(g) for g in sample.target] if isinstance(sample.target, list | tuple) else [str(sample.target)]
     n = len(golds)
     try:
         per = _blank_points(sample, n)
     except ValueError as exc:
-        return Score.error(str(exc), max_points(sample))
+        return Score.error(str(exc), sample.max_points)
     mx = sum(per)
     blanks = extract_blanks(output or "", n)
     if blanks is None:
@@ -324,11 +317,10 @@ def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: fl
         if v.equal:
             earned += p
     n_ok = sum(1 for v in verdicts if v["equal"])
-    status = "correct" if n_ok == n else ("partial" if n_ok else "wrong")
     stages = sorted({str(v["stage"]) for v in verdicts})
-    return Score(earned / mx if mx else 0.0, status, earned, mx, stage="+".join(stages), extracted=blanks,
-                 normalized=[v["pred"] for v in verdicts], reason=f"{n_ok} of {n} blanks right",
-                 details={"blanks": verdicts})
+    return Score.from_points(earned, mx, stage="+".join(stages), extracted=blanks,
+                             normalized=[v["pred"] for v in verdicts], reason=f"{n_ok} of {n} blanks right",
+                             details={"blanks": verdicts})
 
 
 # ----------------------------------------------------------------------------------------
@@ -389,7 +381,7 @@ def parse_judge_points(reply: str, mx: float) -> tuple[int | None, str]:
 async def rubric(sample: Sample, output: str, *, judge: Callable[[str], Awaitable[str]],
                  prompt: str | None = None, **_: Any) -> Score:
     """An LLM judge marks a worked solution against ``metadata["rubric"]`` (integer points)."""
-    mx = max_points(sample)
+    mx = sample.max_points
     steps = sample.metadata.get("rubric")
     if not steps:
         return Score.error(f"rubric scorer: sample {sample.id!r} has no metadata.rubric", mx)
@@ -403,11 +395,10 @@ async def rubric(sample: Sample, output: str, *, judge: Callable[[str], Awaitabl
         return Score.error(f"judge call failed: {type(exc).__name__}: {exc}", mx)
     pts, note = parse_judge_points(reply, mx)
     if pts is None:
-        return Score(0.0, "error", 0.0, mx, stage="judge", grader="judge", reason=note,
-                     details={"judge_reply": (reply or "")[:2000]})
-    status = "correct" if pts >= mx else ("partial" if pts > 0 else "wrong")
-    return Score(pts / mx if mx else 0.0, status, float(pts), mx, stage="judge", grader="judge",
-                 extracted=pts, reason=note or f"judge awarded {pts}", details={"judge_reply": reply[:2000]})
+        return Score.ungraded("error", mx, stage="judge", grader="judge", reason=note,
+                              details={"judge_reply": (reply or "")[:2000]})
+    return Score.from_points(float(pts), mx, stage="judge", grader="judge", extracted=pts,
+                             reason=note or f"judge awarded {pts}", details={"judge_reply": reply[:2000]})
 
 
 rubric.needs_judge = True  # type: ignore[attr-defined]
@@ -452,7 +443,7 @@ def _mark_value(v: Any, path: Path, row: int) -> float:
 def human(sample: Sample, output: str, *, marks: dict[str, Any] | None = None, marks_file: str | None = None,
           **_: Any) -> Score:
     """Grades imported from people: option ``marks`` (id -> points) or ``marks_file`` (CSV/JSON)."""
-    mx = max_points(sample)
+    mx = sample.max_points
     table: dict[str, Any] = dict(marks or {})
     if marks_file:
         try:
@@ -460,15 +451,12 @@ def human(sample: Sample, output: str, *, marks: dict[str, Any] | None = None, m
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             return Score.error(f"human scorer: cannot read marks file {marks_file}: {exc}", mx)
     if sample.id not in table:
-        return Score(0.0, "error", 0.0, mx, stage="human", grader="human",
-                     reason=f"no human mark for sample {sample.id!r}")
+        return Score.ungraded("error", mx, stage="human", grader="human", reason=f"no human mark for sample {sample.id!r}")
     try:
         pts = float(table[sample.id])
     except (TypeError, ValueError):
         return Score.error(f"human mark for {sample.id!r} is not a number: {table[sample.id]!r}", mx)
     if pts < 0 or pts > mx:
-        return Score(0.0, "error", 0.0, mx, stage="human", grader="human",
-                     reason=f"human mark {pts:g} is outside 0..{mx:g}")
-    status = "correct" if pts >= mx else ("partial" if pts > 0 else "wrong")
-    return Score(pts / mx if mx else 0.0, status, pts, mx, stage="human", grader="human", extracted=pts,
-                 reason="mark imported from a human grader")
+        return Score.ungraded("error", mx, stage="human", grader="human", reason=f"human mark {pts:g} is outside 0..{mx:g}")
+    return Score.from_points(pts, mx, stage="human", grader="human", extracted=pts,
+                             reason="mark imported from a human grader")

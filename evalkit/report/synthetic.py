@@ -24,7 +24,7 @@ from evalkit.results import (
     environment_record,
     write_json_atomic,
 )
-from evalkit.types import STATUSES, SampleResult, Score, Usage
+from evalkit.types import STATUSES, SampleResult, Score, Usage, status_for
 
 # The 2024 new-curriculum paper: 8 single choice, 3 multi-select, 3 fill-in, 5 solutions = 150 points.
 GAOKAO_2024_LAYOUT: tuple[tuple[int, str, float], ...] = tuple(
@@ -132,7 +132,7 @@ def gaokao_results(skill: float, *, seed: int = 0, paper: str = "2024-new-I",
         elif qtype == "solution":
             frac = round(frac * maxp) / maxp
         points = frac * maxp
-        status = "correct" if frac == 1 else ("partial" if frac > 0 else "wrong")
+        status = status_for(frac, 1.0)
         grader = "judge" if (qtype == "solution" and judge_solutions) else "answer"
         meta = {"paper": paper, "number": number, "type": qtype, "section": qtype, "points": maxp}
         answer = 2 + number if status != "wrong" else 3 + number

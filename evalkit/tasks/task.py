@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from evalkit.errors import EvalkitError
 from evalkit.grading import GraderSpec
-from evalkit.types import GenerationConfig, Message, Sample
+from evalkit.types import GenerationConfig, Message, Sample, SampleError
 
 Modality = Literal["text", "image", "mixed"]
 
@@ -76,6 +76,10 @@ class Task:
             if s.id in seen:
                 raise TaskError(f"task {self.name!r}: sample id {s.id!r} appears twice; ids must be unique")
             seen.add(s.id)
+            try:
+                s.blank_points()
+            except SampleError as exc:
+                raise TaskError(f"task {self.name!r} ({self.source}): {exc}") from None
         return items
 
     def render(self, sample: Sample) -> tuple[Message, ...]:
