@@ -199,6 +199,8 @@ def print_summary(path: Path, summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from evalkit.types import STATUSES
+
     console = Console()
     metrics = summary.get("metrics", {})
     counts = summary.get("counts", {})
@@ -209,7 +211,7 @@ def print_summary(path: Path, summary: dict[str, Any]) -> None:
         if isinstance(v, int | float) and not isinstance(v, bool):
             shown = f"{v:.1%}" if ("accuracy" in k or k.endswith("rate")) else f"{v:g}"
             table.add_row(k, shown)
-    for k in ("n", "correct", "partial", "wrong", "unparsed", "error", "skipped"):
+    for k in ("n", *STATUSES):
         if k in counts:
             table.add_row(k, str(counts[k]))
     console.print(table)

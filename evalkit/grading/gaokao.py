@@ -30,23 +30,29 @@ import csv
 import json
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from evalkit.grading import GraderSpec, grade
+from evalkit.grading import GraderSpec, Judge, grade
+from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE
 from evalkit.types import Sample, SampleResult, Score
 
-Judge = Callable[[str], Awaitable[str]]
 SOLUTION_GRADERS = ("answer", "judge", "human")
 # teachers: their marks decide an item; an "arbiter" mark (``evalkit grade import --grader arbiter``, or the
 # marking room's arbitration queue) settles a flagged one
 HUMAN_GRADERS = ("human", "arbiter")
 DEFAULT_THRESHOLD = 2.0
-SECTION_ORDER = ("single", "multi", "fill", "solution")
+# a paper's item types, which are also its sections, in the order the paper sets them
+ITEM_TYPES = ("single", "multi", "fill", "solution")
+
+
+def section_key(section: str) -> tuple[int, str]:
+    """Sort key of a section: the paper's order, then any other section by name."""
+    return (ITEM_TYPES.index(section), section) if section in ITEM_TYPES else (len(ITEM_TYPES), section)
 
 
 # -- dispatch ------------------------------------------------------------------------------------------
@@ -111,12 +117,12 @@ def _score_objective(sample: Sample, output: str, options: dict[str, Any]) -> Sc
     if kind == "single":
         spec = GraderSpec("choice", _pick(options, "extract"))
     elif kind == "multi":
-        rule = options.get("rule") or sample.metadata.get("rule") or "gaokao-2024"
+        rule = options.get("rule") or sample.metadata.get("rule") or DEFAULT_MULTI_RULE
         spec = GraderSpec("multi_select", {"rule": rule, **_pick(options, "extract")})
     elif kind == "fill":
         spec = GraderSpec("fill_in", {})
     else:
-        return Score.error(f"sample {sample.id}: metadata 'type' is {kind!r}; allowed: single, multi, fill, solution",
+        return Score.error(f"sample {sample.id}: metadata 'type' is {kind!r}; allowed: {', '.join(ITEM_TYPES)}",
                            sample.max_points)
     return grade(sample, output, spec)
 
@@ -762,7 +768,7 @@ def _num(value: Any) -> int:
 
 
 def _section_order(sections: dict[str, Any]) -> list[str]:
-    return sorted(sections, key=lambda s: (SECTION_ORDER.index(s) if s in SECTION_ORDER else 99, s))
+    return sorted(sections, key=section_key)
 
 
 def with_marks(score: Score, new: Sequence[Mark], threshold: float = DEFAULT_THRESHOLD) -> Score:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from evalkit.grading import Judge
 from evalkit.grading.equivalence import Verdict, math_equal
 from evalkit.grading.extract import (
     _CUE_RE,
@@ -26,6 +26,7 @@ from evalkit.grading.extract import (
     extract_letters_last_capital,
     is_bare_answer,
 )
+from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, MULTI_SELECT_RULES
 from evalkit.types import Sample, Score
 
 __all__ = ["choice", "exact", "fill_in", "human", "math_answer", "multi_select", "multi_select_points",
@@ -152,38 +153,19 @@ def _letter_from_choice_text(output: str, choices: tuple[str, ...]) -> list[str]
     return hits if len(hits) == 1 else None
 
 
-MULTI_RULES = ("gaokao-2024", "gaokao-legacy", "all-or-nothing")
-
-
 def multi_select_points(chosen: list[str], correct: list[str], rule: str, full: float) -> tuple[float, str]:
-    """Points for a multi-select answer under a named rule (scaled so an exact answer gets ``full``).
-
-    ``gaokao-2024``: exact -> 6; no wrong option -> 6 × chosen/correct; any wrong or none -> 0.
-    ``gaokao-legacy``: exact -> 5; a correct strict subset with no wrong option -> 2; else 0.
-    ``all-or-nothing``: exact -> full, else 0.
-    """
-    c, k = set(chosen), set(correct)
-    if not c:
-        return 0.0, "no option chosen"
-    if c - k:
-        return 0.0, f"wrong option(s) {''.join(sorted(c - k))} chosen"
-    if c == k:
-        return full, "exactly the correct options"
-    if rule == "gaokao-2024":
-        return full * len(c) / len(k), f"{len(c)} of {len(k)} correct options, none wrong"
-    if rule == "gaokao-legacy":
-        return full * 2 / 5, "a correct subset, none wrong (partial credit)"
-    if rule == "all-or-nothing":
-        return 0.0, "missing correct option(s)"
-    raise ValueError(f"unknown multi_select rule {rule!r}; use 'gaokao-2024', 'gaokao-legacy' or 'all-or-nothing'")
+    """Points for a multi-select answer under a named rule of :data:`MULTI_SELECT_RULES`."""
+    if rule not in MULTI_SELECT_RULES:
+        raise ValueError(f"unknown multi_select rule {rule!r}; use one of {', '.join(MULTI_SELECT_RULES)}")
+    return MULTI_SELECT_RULES[rule].points(chosen, correct, full)
 
 
-def multi_select(sample: Sample, output: str, *, rule: str = "gaokao-2024", extract: str = "default",
+def multi_select(sample: Sample, output: str, *, rule: str = DEFAULT_MULTI_RULE, extract: str = "default",
                  **_: Any) -> Score:
-    """Multiple-answer choice graded by a points rule (see :func:`multi_select_points`)."""
+    """Multiple-answer choice graded by a points rule (see :mod:`evalkit.grading.multi_rules`)."""
     mx = sample.max_points
-    if rule not in MULTI_RULES:
-        return Score.error(f"unknown multi_select rule {rule!r}; use one of {', '.join(MULTI_RULES)}", mx)
+    if rule not in MULTI_SELECT_RULES:
+        return Score.error(f"unknown multi_select rule {rule!r}; use one of {', '.join(MULTI_SELECT_RULES)}", mx)
     gold = _gold_letters(sample.target)
     if not gold:
         return Score.error(f"multi_select: target {sample.target!r} of sample {sample.id!r} has no letters", mx)
@@ -194,10 +176,7 @@ def multi_select(sample: Sample, output: str, *, rule: str = "gaokao-2024", extr
     if not letters:
         return _unparsed(mx, "letter", "no option letters found")
     chosen = sorted(letters)
-    try:
-        pts, why = multi_select_points(chosen, gold, rule, mx)
-    except ValueError as exc:
-        return Score.error(str(exc), mx)
+    pts, why = MULTI_SELECT_RULES[rule].points(chosen, gold, mx)
     return Score.from_points(pts, mx, stage="letter", extracted="".join(chosen), normalized=chosen, reason=why,
                              details={"rule": rule, "gold": gold})
 
@@ -378,7 +357,7 @@ def parse_judge_points(reply: str, mx: float) -> tuple[int | None, str]:
     return clipped, note
 
 
-async def rubric(sample: Sample, output: str, *, judge: Callable[[str], Awaitable[str]],
+async def rubric(sample: Sample, output: str, *, judge: Judge,
                  prompt: str | None = None, **_: Any) -> Score:
     """An LLM judge marks a worked solution against ``metadata["rubric"]`` (integer points)."""
     mx = sample.max_points

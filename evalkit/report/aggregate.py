@@ -22,13 +22,14 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
+from evalkit.grading.gaokao import section_key
 from evalkit.report import stats
 from evalkit.results import Run, find_runs
+from evalkit.types import STATUSES
 
 POINTS_METRICS = frozenset({"points", "points_rate", "gaokao_paper", "paper_points", "score_150"})
 MEAN_METRICS = frozenset({"accuracy", "mean", "accuracy_mean"})
-SECTION_ORDER = ("single", "multi", "fill", "solution")
-STATUS_COLUMNS = ("correct", "partial", "wrong", "unparsed", "error", "skipped")
+STATUS_COLUMNS = STATUSES
 
 
 class ReportError(EvalkitError, ValueError):
@@ -471,10 +472,6 @@ def _number_key(x: str) -> tuple[int, float, str]:
         return (1, 0.0, x)
 
 
-def _section_key(s: str) -> tuple[int, str]:
-    return (SECTION_ORDER.index(s), s) if s in SECTION_ORDER else (len(SECTION_ORDER), s)
-
-
 def build_papers(frame: pd.DataFrame, models: Sequence[str], *, seed: int) -> list[PaperView]:
     """Gaokao papers found in sample metadata (``meta.number`` and ``meta.type``), one view each."""
     if frame.empty or "meta.number" not in frame or "meta.type" not in frame:
@@ -490,7 +487,7 @@ def build_papers(frame: pd.DataFrame, models: Sequence[str], *, seed: int) -> li
         numbers = sorted(pdf["number"].unique().tolist(), key=_number_key)
         qmax = pdf.groupby("number")["max_points"].max().to_dict()
         qtype = pdf.groupby("number")["type"].first().to_dict()
-        sections = sorted(set(qtype.values()), key=_section_key)
+        sections = sorted(set(qtype.values()), key=section_key)
         rows = []
         for model in models:
             mdf = pdf[pdf["model"] == model]

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit.grading.gaokao import ITEM_TYPES
+from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, EXAM_RULES, rule_for_year
 from evalkit.tasks.task import DatasetSpec, TaskError
 from evalkit.types import Image, Sample, Text
 
-TYPES = ("single", "multi", "fill", "solution")
 SECTION_TITLES = {"single": "单项选择题", "multi": "多项选择题", "fill": "填空题", "solution": "解答题"}
-MULTI_RULES = ("gaokao-2024", "gaokao-legacy")
 LETTERS = "ABCDEFGH"
 
 # The current national layout (新课标 I/II since 2024): number -> (type, points).
@@ -114,7 +114,7 @@ class GaokaoItem:
         if self.options:
             meta["n_choices"] = len(self.options)
         if self.type == "multi":
-            meta["rule"] = self.rule or "gaokao-2024"
+            meta["rule"] = self.rule or DEFAULT_MULTI_RULE
         if self.rubric:
             meta["rubric"] = [s.to_dict() for s in self.rubric]
         if self.solution:
@@ -247,8 +247,8 @@ def parse_item(path: Path, raw: Any, n: int, paper: str, defaults: dict[str, Any
     if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
         raise PaperError(f"{where}: 'number' must be a positive integer, got {number!r}")
     kind = raw.get("type")
-    if kind not in TYPES:
-        raise PaperError(f"{where}: 'type' is {kind!r}; allowed: {', '.join(TYPES)}")
+    if kind not in ITEM_TYPES:
+        raise PaperError(f"{where}: 'type' is {kind!r}; allowed: {', '.join(ITEM_TYPES)}")
     question = raw.get("question")
     if not isinstance(question, str) or not question.strip():
         raise PaperError(f"{where}: 'question' (the question text) is missing")
@@ -263,8 +263,8 @@ def parse_item(path: Path, raw: Any, n: int, paper: str, defaults: dict[str, Any
         if answer is None:
             answer = [r.results[0] for r in rubric if r.final and r.results]
     rule = raw.get("rule", defaults.get("rule"))
-    if kind == "multi" and rule is not None and rule not in MULTI_RULES:
-        raise PaperError(f"{where}: 'rule' is {rule!r}; allowed: {', '.join(MULTI_RULES)}")
+    if kind == "multi" and rule is not None and rule not in EXAM_RULES:
+        raise PaperError(f"{where}: 'rule' is {rule!r}; allowed: {', '.join(EXAM_RULES)}")
     images = raw.get("images") or []
     base = path.parent
     image_paths = tuple(str(p if Path(p).is_absolute() else base / p) for p in images)
@@ -363,7 +363,7 @@ def parse_paper(path: Path, data: Any) -> Paper:
         _check_layout(path, str(data["layout"]), items)
     paper = Paper(name, str(data.get("title") or name), int(data.get("total") or 0), tuple(items))
     if data.get("total") is not None and paper.max_points != paper.total:
-        by_type = {t: sum(i.max_points for i in items if i.type == t) for t in TYPES}
+        by_type = {t: sum(i.max_points for i in items if i.type == t) for t in ITEM_TYPES}
         raise PaperError(f"{path}: the items add up to {paper.max_points} points but 'total' is {paper.total} "
                          f"(single {by_type['single']}, multi {by_type['multi']}, fill {by_type['fill']}, "
                          f"solution {by_type['solution']})")
@@ -422,14 +422,6 @@ def _bench_kind(keyword: str) -> str:
         if marker in keyword:
             return kind
     raise TaskError(f"GAOKAO-Bench file {keyword!r}: not an MCQs, Fill-in-the-Blank or Open-ended file")
-
-
-def multi_rule_for_year(year: str | int | None) -> str:
-    """The multi-select rule a year's paper used: 6-point partial credit from 2024, the 5/2/0 rule before."""
-    try:
-        return "gaokao-2024" if int(str(year)[:4]) >= 2024 else "gaokao-legacy"
-    except ValueError:
-        return "gaokao-2024"
 
 
 def _bench_files(root: Path, pattern: str) -> list[Path]:
@@ -531,7 +523,7 @@ def _bench_item(keyword: str, raw: dict[str, Any], where: str) -> GaokaoItem:
         id=bench_sample_id(keyword, index), paper=paper, number=number, type=kind, question=question.strip(),
         points=int(score), answer=answer, solution=answer if kind == "solution" else "",
         analysis=str(raw.get("analysis") or "").strip(), year=year, elective=elective,
-        rule=multi_rule_for_year(year) if kind == "multi" else None, extra=extra,
+        rule=rule_for_year(year) if kind == "multi" else None, extra=extra,
     )
 
 
