@@ -278,7 +278,7 @@ def _multi_values(metadata: dict[str, Any], target: Any, max_points: float) -> t
 
     from evalkit.grading.scorers import _gold_letters, multi_select_points
 
-    rule, gold = str(metadata.get("rule") or "gaokao-2024"), _gold_letters(target)
+    rule, gold = str(metadata.get("rule") or DEFAULT_MULTI_RULE), _gold_letters(target)
     if not gold:
         return None, "any mark"
     values = {0.0}
