@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -131,12 +132,10 @@ def run(
 
 
 def _run_all(a: dict[str, Any]) -> None:
-    from dataclasses import replace
-
     from evalkit.adapters import make_adapter
-    from evalkit.grading import needs_judge
     from evalkit.runner import RunConfig, run_sync
-    from evalkit.tasks import get_task, include
+    from evalkit.sweep import resolve_task
+    from evalkit.tasks import include
 
     for folder in a["include"] or []:
         include(folder)
@@ -146,31 +145,43 @@ def _run_all(a: dict[str, Any]) -> None:
     if a["api_key_env"]:
         adapter_opts["api_key_env"] = a["api_key_env"]
     task_opts = parse_pairs(a["task_opt"], "-T")
-    tasks = [get_task(t, data=a["data"], options=task_opts) for t in a["task"]]
     grader_opts = parse_json_pairs(a["grader_opt"], "--grader-option")
-    for t in tasks:
-        if grader_opts:
-            t.grader = replace(t.grader, options={**t.grader.options, **grader_opts})
-        if needs_judge(t.grader) and not a["judge"]:
-            raise ValueError(f"task {t.name!r} marks answers with an LLM judge; give one with --judge URI")
-    outcomes = []
-    for t in tasks:
-        for uri in a["model"]:
-            adapter = make_adapter(uri, _options_for(uri, adapter_opts))
-            judge = make_adapter(a["judge"], parse_pairs(a["judge_opt"], "-J")) if a["judge"] else None
-            cfg = RunConfig(
-                concurrency=a["concurrency"], max_retries=a["max_retries"], timeout_s=a["timeout"],
-                limit=a["limit"], ids=[i.strip() for i in a["ids"].split(",")] if a["ids"] else None,
-                seed=a["seed"], output=a["output"], results_root=a["results_dir"], use_cache=not a["no_cache"],
-                grade_time_limit_s=a["grade_timeout"], images=a["images"],
-                generation=_generation(a["max_tokens"], a["temperature"], a["top_p"], a["stop"], a["gen"]),
-                judge=judge, progress=not a["quiet"],
-            )
-            outcome = run_sync(t, adapter, cfg)
-            outcomes.append(outcome)
-            print_summary(outcome.path, outcome.summary)
-    if a["report"] and outcomes:
-        _write_report([o.path for o in outcomes], a["results_dir"])
+    tasks = [resolve_task(t, data=a["data"], options=task_opts, grader_options=grader_opts, judge=bool(a["judge"]))
+             for t in a["task"]]
+    cfg = RunConfig(
+        concurrency=a["concurrency"], max_retries=a["max_retries"], timeout_s=a["timeout"],
+        limit=a["limit"], ids=[i.strip() for i in a["ids"].split(",")] if a["ids"] else None,
+        seed=a["seed"], output=a["output"], results_root=a["results_dir"], use_cache=not a["no_cache"],
+        grade_time_limit_s=a["grade_timeout"], images=a["images"],
+        generation=_generation(a["max_tokens"], a["temperature"], a["top_p"], a["stop"], a["gen"]),
+        progress=not a["quiet"],
+    )
+    if len(tasks) * len(a["model"]) > 1:
+        paths = _run_as_sweep(tasks, a, adapter_opts, cfg)
+    else:
+        adapter = make_adapter(a["model"][0], _options_for(a["model"][0], adapter_opts))
+        judge = make_adapter(a["judge"], parse_pairs(a["judge_opt"], "-J")) if a["judge"] else None
+        outcome = run_sync(tasks[0], adapter, replace(cfg, judge=judge))
+        print_summary(outcome.path, outcome.summary)
+        paths = [outcome.path]
+    if a["report"] and paths:
+        _write_report(paths, a["results_dir"])
+
+
+def _run_as_sweep(tasks: list[Any], a: dict[str, Any], adapter_opts: dict[str, Any], cfg: Any) -> list[Path]:
+    """Several tasks or models: a sweep on the local executor (one budget of --concurrency per endpoint)."""
+    from evalkit.executors import run_sweep
+    from evalkit.sweep import ModelSpec, Sweep, SweepTask
+
+    models = [ModelSpec(uri, _options_for(uri, adapter_opts)) for uri in a["model"]]
+    judge = ModelSpec(a["judge"], parse_pairs(a["judge_opt"], "-J")) if a["judge"] else None
+    spec = Sweep(tasks=[SweepTask(t) for t in tasks], models=models, config=replace(cfg, progress=False),
+                 seeds=[cfg.seed], judge=judge)
+    outcome = run_sweep(spec, progress=cfg.progress)
+    for run in outcome.runs:
+        if run.summary is not None:
+            print_summary(run.path, run.summary)
+    return [run.path for run in outcome.runs if run.summary is not None]
 
 
 def _options_for(uri: str, opts: dict[str, Any]) -> dict[str, Any]:
@@ -323,7 +334,7 @@ def list_scorers() -> None:
 
 
 def _register_extensions() -> None:
-    for mod_name in ("evalkit.cli_report", "evalkit.cli_grade"):
+    for mod_name in ("evalkit.cli_report", "evalkit.cli_grade", "evalkit.cli_sweep"):
         try:
             mod = importlib.import_module(mod_name)
         except ModuleNotFoundError as exc:

@@ -1,9 +1,11 @@
-"""Live progress of a run: a rich bar on a terminal, a few plain lines otherwise (CI logs)."""
+"""Live progress of a run or a sweep: rich on a terminal, a few plain lines otherwise (CI logs)."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -88,3 +90,123 @@ class Progress:
         if self._rich is not None:
             self.update()
             self._rich.__exit__(None, None, None)
+
+
+def error_reason(error: str | None) -> str:
+    """A short, countable reason for an error message: endpoints and durations that vary are masked."""
+    text = re.sub(r"https?://\S+", "<endpoint>", error or "error")
+    text = re.sub(r"\b\d+(\.\d+)?\s?s\b", "…s", text)
+    return text.split("\n", 1)[0][:80]
+
+
+@dataclass
+class SweepStats:
+    """Counters of a whole sweep, kept by the sweep's ledger as units and samples come in."""
+
+    units_total: int = 0
+    samples_total: int = 0
+    runs_total: int = 0
+    units_done: int = 0
+    units_running: int = 0
+    units_failed: int = 0
+    units_retried: int = 0
+    runs_done: int = 0
+    samples_done: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def add_sample(self, status: str, error: str | None) -> None:
+        self.samples_done += 1
+        if status == "error":
+            self.errors[error_reason(error)] += 1
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    @property
+    def rate(self) -> float:
+        dt = time.perf_counter() - self.started
+        return self.samples_done / dt if dt > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        left = self.samples_total - self.samples_done
+        return left / self.rate if self.rate > 0 and left > 0 else None
+
+    def line(self) -> str:
+        eta = self.eta_s
+        errors = sum(self.errors.values())
+        reasons = "; ".join(f"{n}× {r}" for r, n in self.errors.most_common(3))
+        return (f"sweep: units {self.units_done}/{self.units_total} done, {self.units_running} running, "
+                f"{self.units_failed} failed, {self.units_retried} retried | samples {self.samples_done}/"
+                f"{self.samples_total} ({self.rate:.1f}/s{f', ETA {eta:.0f}s' if eta is not None else ''}) | "
+                f"runs {self.runs_done}/{self.runs_total} | errors {errors}{f' ({reasons})' if reasons else ''}")
+
+
+class SweepProgress:
+    """One live view of a sweep: a rich panel on a terminal, plain lines in CI logs (every tenth, 30 s, event)."""
+
+    def __init__(self, stats: SweepStats, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self.stats = stats
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = enabled and self.stream.isatty()
+        self._live: Any = None
+        self._last = 0.0
+        self._next_tenth = 1
+        self._notes_shown = 0
+
+    def __enter__(self) -> SweepProgress:
+        if self.tty:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(self._render(), console=Console(file=self.stream), refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        elif self.enabled:
+            self._write()
+        return self
+
+    def _render(self) -> Any:
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+
+        s = self.stats
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(ProgressBar(total=max(s.samples_total, 1), completed=s.samples_done, width=40),
+                     s.line().removeprefix("sweep: "))
+        for note in s.notes[-3:]:
+            grid.add_row("", f"[dim]{note}[/dim]")
+        return grid
+
+    def update(self) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if self._live is not None:
+            if now - self._last > 0.2:
+                self._last = now
+                self._live.update(self._render())
+            return
+        s = self.stats
+        tenth = s.samples_done * 10 // max(s.samples_total, 1)
+        if tenth >= self._next_tenth or len(s.notes) > self._notes_shown or now - self._last > 30:
+            self._next_tenth = tenth + 1
+            self._write()
+
+    def _write(self) -> None:
+        s = self.stats
+        for note in s.notes[self._notes_shown:]:
+            self.stream.write(f"sweep: {note}\n")
+        self._notes_shown = len(s.notes)
+        self.stream.write(s.line() + "\n")
+        self.stream.flush()
+        self._last = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.__exit__(None, None, None)
+        elif self.enabled:
+            self._write()

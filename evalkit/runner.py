@@ -261,7 +261,8 @@ class Runner:
                             usage=resp.usage, latency_s=resp.latency_s, error=resp.error,
                             reasoning=resp.reasoning, cached=cached, attempts=attempts, metadata=meta)
 
-    def _record_result(self, result: SampleResult) -> None:
+    def record_result(self, result: SampleResult) -> None:
+        """Append a finished sample to the run folder and count it (the writer must be open)."""
         assert self.writer is not None
         self.writer.write(result)
         s = self.stats
@@ -277,20 +278,30 @@ class Runner:
         if self.on_result:
             self.on_result(result)
 
+    # -- seams for a sweep, which splits a run between a driver (the folder) and workers (the samples) --
+    def open_writer(self, path: Path) -> None:
+        """Open ``samples.jsonl`` of a prepared run folder for :meth:`record_result`."""
+        self.writer = SampleWriter(path / SAMPLES_FILE)
+
+    def use(self, cache: ResponseCache | None, pool: GradePool) -> None:
+        """Evaluate with a response cache and grading pool owned by the caller (shared across runs)."""
+        self.cache = cache if self.adapter.cacheable else None
+        self.pool = pool
+
     # -- the whole run --------------------------------------------------------------------------
     async def run(self) -> RunOutcome:
         path, todo = self.prepare()
         cfg = self.cfg
-        self.writer = SampleWriter(path / SAMPLES_FILE)
-        self.cache = ResponseCache(cfg.cache_path) if cfg.use_cache and self.adapter.cacheable else None
-        self.pool = GradePool(cfg.grade_workers, cfg.grade_time_limit_s)
+        self.open_writer(path)
+        self.use(ResponseCache(cfg.cache_path) if cfg.use_cache and self.adapter.cacheable else None,
+                 GradePool(cfg.grade_workers, cfg.grade_time_limit_s))
         pending = iter(todo)  # shared by the workers: next() never awaits, so each sample is taken once
         label = f"{self.task.name} × {self.adapter.uri}"
         try:
             with Progress(label, self.stats, enabled=cfg.progress) as progress:
                 async def worker() -> None:
                     for sample in pending:
-                        self._record_result(await self.run_one(sample))
+                        self.record_result(await self.run_one(sample))
                         progress.update()
 
                 n_workers = max(1, min(cfg.concurrency, len(todo)))
@@ -303,10 +314,11 @@ class Runner:
             await self.adapter.aclose()
             if cfg.judge is not None:
                 await cfg.judge.aclose()
-        summary = self._finish(path)
+        summary = self.finish(path)
         return RunOutcome(path, summary, self.stats)
 
-    def _finish(self, path: Path) -> dict[str, Any]:
+    def finish(self, path: Path) -> dict[str, Any]:
+        """Summarise the run folder's samples into summary.json and mark run.json finished."""
         wanted = {s.id for s in select_samples(self.task, self.cfg)}
         latest: dict[str, SampleResult] = {}
         for rec in iter_sample_lines(path / SAMPLES_FILE):
@@ -320,7 +332,7 @@ class Runner:
             "wall_s": round(time.perf_counter() - self.stats.started, 3),
             "samples_per_s": round(self.stats.rate, 2),
             "retries": self.stats.retries,
-            "grading_timeouts": self.pool.timeouts if self.pool else 0,
+            "grading_timeouts": sum(1 for r in results if r.score.stage == "timeout"),
         }
         write_json_atomic(path / SUMMARY_FILE, summary)
         self.record.update(status="finished", finished=now_iso(), counts={**self.record["counts"], **summary["counts"]})

@@ -19,6 +19,8 @@ class Adapter:
 
     ``options_doc`` documents the ``-M key=value`` options for ``evalkit list adapters``.
     ``cacheable`` says whether responses may be served from the response cache.
+    ``needs_gpu`` says that the adapter runs its model in-process on a GPU (a sweep on Ray loads it once
+    per model in an actor); ``endpoint_key`` names what a sweep's per-endpoint concurrency limit covers.
     """
 
     scheme: ClassVar[str] = ""
@@ -28,6 +30,8 @@ class Adapter:
     # options that change how we talk, not what the model answers: left out of the cache key
     transport_options: ClassVar[frozenset[str]] = frozenset()
     text_only: ClassVar[bool] = False
+    # holds its model in this process and wants a GPU: a sweep on Ray serves it from one actor per model
+    needs_gpu: ClassVar[bool] = False
 
     def __init__(self, target: str = "", **options: Any) -> None:
         unknown = set(options) - set(self.options_doc)
@@ -42,6 +46,11 @@ class Adapter:
     @property
     def uri(self) -> str:
         return f"{self.scheme}:{self.target}" if self.target else self.scheme
+
+    @property
+    def endpoint_key(self) -> str:
+        """What one concurrency budget covers in a sweep: the server a remote adapter calls, else the model."""
+        return self.uri
 
     def identity(self) -> dict[str, Any]:
         """Who answers: the URI and options, with secrets redacted (for run.json and the cache key)."""

@@ -35,6 +35,7 @@ class _Item:
 
 class HFAdapter(Adapter):
     scheme = "hf"
+    needs_gpu = True
     description = "A local transformers model (text or vision-language), batched: hf:PATH_OR_HUB_ID; needs evalkit[hf]."
     options_doc = {
         "device": "auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps",

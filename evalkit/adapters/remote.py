@@ -235,6 +235,10 @@ class RemoteAdapter(Adapter):
         ident["base_url"] = self.base_url
         return ident
 
+    @property
+    def endpoint_key(self) -> str:
+        return self.base_url
+
     # ----- subclass hooks -----------------------------------------------------------------
 
     def path_for(self, request: Request) -> str:
