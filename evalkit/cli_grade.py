@@ -114,23 +114,89 @@ table{border-collapse:collapse} td,th{border:1px solid #999;padding:.2em .5em;te
 """
 
 
-def write_export(run_dir: Path, out_dir: Path, include_all: bool = False) -> tuple[Path, Path, int]:
-    """Write ``marks.csv`` and ``marking.html`` for a run; returns their paths and the row count."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A sheet cell a spreadsheet shows as text: one that would start a formula (or starts with the
+    quote itself) gets a leading ``'``, which spreadsheets read as "text follows"."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith((*FORMULA_STARTS, "'")) else text
+
+
+def csv_value(cell: Any) -> str:
+    """The value :func:`csv_cell` wrote (its leading ``'`` removed again)."""
+    text = "" if cell is None else str(cell)
+    return text[1:] if text.startswith("'") and text[1:].startswith((*FORMULA_STARTS, "'")) else text
+
+
+def _unimported_work(sheet: Path, rows: list[dict[str, Any]]) -> int:
+    """How many rows of an existing sheet hold a mark, marker or comment the fresh export would lose."""
+    fresh = {str(r["id"]): r for r in rows}
+    try:
+        with sheet.open(encoding="utf-8-sig", newline="") as fh:
+            old = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return 1  # unreadable: not ours to overwrite
+    lost = 0
+    for row in old:
+        now = fresh.get(csv_value(row.get("id")), {})
+        for key in ("mark", "marker", "comment"):
+            value = csv_value(row.get(key)).strip()
+            if value and not _same_cell(value, str(now.get(key) or "").strip()):
+                lost += 1
+                break
+    return lost
+
+
+def _same_cell(a: str, b: str) -> bool:
+    """Whether two cells say the same (``5`` and ``5.0`` are the same mark)."""
+    try:
+        return a == b or float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _free_sheet_paths(out_dir: Path) -> tuple[Path, Path]:
+    """``marks-N.csv`` and ``marking-N.html`` for the smallest N ≥ 2 that names no existing sheet."""
+    n = 2
+    while (out_dir / f"marks-{n}.csv").exists() or (out_dir / f"marking-{n}.html").exists():
+        n += 1
+    return out_dir / f"marks-{n}.csv", out_dir / f"marking-{n}.html"
+
+
+def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
+                 notes: list[str] | None = None) -> tuple[Path, Path, int]:
+    """Write ``marks.csv`` and ``marking.html`` for a run; returns their paths and the row count.
+
+    A ``marks.csv`` already there that holds marks (or markers, comments) not yet imported is never
+    overwritten: the new sheet is numbered (``marks-2.csv``) and ``notes`` says so. Every cell that
+    would start a spreadsheet formula is written as text (see :func:`csv_cell`); both files are
+    replaced atomically.
+    """
     import jinja2
 
+    from evalkit.fileio import atomic_open, write_text_atomic
     from evalkit.results import load_run
 
     run = load_run(run_dir)
     rows = export_rows(run.results, include_all)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out_dir / "marks.csv", out_dir / "marking.html"
-    with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
+    if csv_path.exists():
+        lost = _unimported_work(csv_path, rows)
+        if lost:
+            csv_path, html_path = _free_sheet_paths(out_dir)
+            if notes is not None:
+                notes.append(f"{out_dir / 'marks.csv'} holds {lost} rows of marks not yet imported, so it was left "
+                             f"as it is; the new sheet is {csv_path.name} (import the old one first if it is filled)")
+    with atomic_open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     env = jinja2.Environment(autoescape=True)
-    html_path.write_text(env.from_string(HTML).render(rows=rows, title=f"{run.task} × {run.model}", run_dir=run_dir),
-                         encoding="utf-8")
+    write_text_atomic(html_path, env.from_string(HTML).render(rows=rows, title=f"{run.task} × {run.model}",
+                                                              run_dir=run_dir))
     return csv_path, html_path, len(rows)
 
 
@@ -143,10 +209,13 @@ def export_cmd(
     """Write the marking sheet (CSV) and a printable page (HTML) for teachers."""
     from evalkit.results import ResultsError
 
+    notes: list[str] = []
     try:
-        csv_path, html_path, n = write_export(run_dir, out or run_dir / "grading", include_all)
+        csv_path, html_path, n = write_export(run_dir, out or run_dir / "grading", include_all, notes)
     except (ResultsError, OSError) as exc:
         _fail(str(exc))
+    for note in notes:
+        typer.echo(f"note: {note}")
     typer.echo(f"{n} items to mark: {csv_path}  (printable: {html_path})")
     typer.echo(f"fill the 'mark' column, then: evalkit grade import {run_dir} {csv_path}")
 
@@ -220,7 +289,7 @@ def _checked(path: Path, rows: list[dict[str, Any]], results: dict[str, SampleRe
         raw = str(row.get("mark") if row.get("mark") is not None else "").strip()
         if not raw:
             continue
-        sid = str(row.get("id") or "").strip()
+        sid = csv_value(row.get("id")).strip()
         if sid not in results:
             raise ValueError(f"{path}: row {n}: id {sid!r} is not a sample of this run")
         try:
@@ -230,7 +299,7 @@ def _checked(path: Path, rows: list[dict[str, Any]], results: dict[str, SampleRe
         problem = mark_problem(results[sid], value)
         if problem:
             raise ValueError(f"{path}: row {n} ({sid}): {problem}")
-        out[sid] = (value, str(row.get("marker") or "").strip() or None)
+        out[sid] = (value, csv_value(row.get("marker")).strip() or None)
     return out
 
 
@@ -267,11 +336,11 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: d
     from evalkit.results import (
         RUN_FILE,
         SAMPLES_FILE,
-        SUMMARY_FILE,
         compact_samples,
         iter_sample_lines,
         now_iso,
         write_json_atomic,
+        write_summary,
     )
 
     task_default = run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold")
@@ -287,7 +356,7 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: d
     summary.update(summarize(results, run.record.get("task", {}).get("metrics") or ["accuracy"]))
     summary.setdefault("task", run.task)
     summary.setdefault("model", run.model)
-    write_json_atomic(run.path / SUMMARY_FILE, summary)
+    write_summary(run.path, summary)
     record = dict(run.record)
     record.setdefault("grading", []).append({**log, "marks": len(marks), "at": now_iso()})
     write_json_atomic(run.path / RUN_FILE, record)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import EvalkitError
+from evalkit.fileio import atomic_open, json_line
 from evalkit.types import SampleResult
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.jsonl"
 SUMMARY_FILE = "summary.json"
+SAMPLES_STAMP = "samples_sha256"  # in summary.json: the digest of the samples.jsonl it was computed from
 TRACKED_PACKAGES = ("evalkit", "sympy", "pandas", "pillow", "jinja2", "datasets", "transformers", "torch")
 
 
@@ -46,12 +48,10 @@ def now_iso() -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Replace a JSON file whole (temp file, fsync, rename); see :mod:`evalkit.fileio`."""
+    from evalkit.fileio import write_json_atomic as write
+
+    write(path, data)
 
 
 def iter_sample_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -76,8 +76,7 @@ class SampleWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def write(self, result: SampleResult) -> None:
-        line = json.dumps(result.to_dict(), ensure_ascii=False, default=str) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        os.write(self._fd, json_line(result.to_dict()))
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -87,13 +86,26 @@ class SampleWriter:
 
 def compact_samples(path: Path, keep: dict[str, dict[str, Any]]) -> None:
     """Rewrite samples.jsonl atomically with exactly the kept records (drops torn lines, errors)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_open(path, "wb") as fh:
         for rec in keep.values():
-            fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+            fh.write(json_line(rec))
+
+
+def samples_digest(run_dir: Path) -> str | None:
+    """The sha256 of a run's samples.jsonl (``None`` without one): the stamp a summary was computed from."""
+    import hashlib
+
+    try:
+        with (run_dir / SAMPLES_FILE).open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
+    """Write summary.json stamped with the samples it summarises, so a reader can tell it is current."""
+    fresh = {k: v for k, v in summary.items() if k != "recomputed"}
+    write_json_atomic(run_dir / SUMMARY_FILE, {**fresh, SAMPLES_STAMP: samples_digest(run_dir)})
 
 
 def _git_revision() -> str | None:
@@ -203,7 +215,20 @@ def load_run(path: str | Path) -> Run:
             summary = json.loads((p / SUMMARY_FILE).read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             summary = {}
-    return Run(p, record, summary)
+    run = Run(p, record, summary)
+    if summary.get(SAMPLES_STAMP) and summary[SAMPLES_STAMP] != samples_digest(p):
+        run.summary = _recomputed_summary(run)
+    return run
+
+
+def _recomputed_summary(run: Run) -> dict[str, Any]:
+    """The summary of the samples as they are now: summary.json was written before samples.jsonl last
+    changed (a process killed between the two writes), so its counts and metrics are recomputed."""
+    from evalkit.grading.metrics import summarize
+
+    metrics = run.record.get("task", {}).get("metrics") or ["accuracy"]
+    fresh = summarize(run.results, list(metrics))
+    return {**run.summary, **fresh, SAMPLES_STAMP: samples_digest(run.path), "recomputed": True}
 
 
 def find_runs(paths: list[str | Path]) -> list[Run]:

@@ -27,13 +27,13 @@ from evalkit.progress import Progress, RunStats
 from evalkit.results import (
     RUN_FILE,
     SAMPLES_FILE,
-    SUMMARY_FILE,
     SampleWriter,
     compact_samples,
     environment_record,
     iter_sample_lines,
     now_iso,
     write_json_atomic,
+    write_summary,
 )
 from evalkit.tasks import Task
 from evalkit.types import GenerationConfig, Message, Request, Response, Sample, SampleResult, Score, Text
@@ -334,7 +334,7 @@ class Runner:
             "retries": self.stats.retries,
             "grading_timeouts": sum(1 for r in results if r.score.stage == "timeout"),
         }
-        write_json_atomic(path / SUMMARY_FILE, summary)
+        write_summary(path, summary)
         self.record.update(status="finished", finished=now_iso(), counts={**self.record["counts"], **summary["counts"]})
         write_json_atomic(path / RUN_FILE, self.record)
         return summary

@@ -242,12 +242,11 @@ def render_html(lb: Leaderboard, *, title: str = "evalkit report", limits: Embed
 
 def write_html(lb: Leaderboard, out: Path, *, title: str = "evalkit report", limits: EmbedLimits | None = None) -> Path:
     """Render ``lb`` and write the HTML file atomically; returns its path."""
+    from evalkit.fileio import write_text_atomic
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(render_html(lb, title=title, limits=limits), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text_atomic(out, render_html(lb, title=title, limits=limits))
 
 
 def write_report(run_dirs: Iterable[str | Path], out_html: str | Path, *, title: str = "evalkit report") -> Path:

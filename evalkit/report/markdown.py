@@ -132,6 +132,9 @@ def render_json(lb: Leaderboard) -> str:
 
 
 def write_text(path: Path, text: str) -> Path:
+    """Write an output file whole or not at all (temp file, fsync, rename): a full disk or a kill
+    leaves the previous file as it was."""
+    from evalkit.fileio import write_text_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_text_atomic(path, text)

@@ -1,0 +1,150 @@
+"""Writing files so that a kill, a full disk or a read-only folder never leaves a half-written one.
+
+This module owns the one way evalkit replaces a file: the new content goes to a temporary file in
+the same folder, is flushed and fsynced, then renamed over the target (``os.replace`` is atomic on
+POSIX), so a reader sees either the old file whole or the new file whole. On any failure the
+temporary file is removed and the target is untouched. Text is encoded so that lone surrogates
+(valid in JSON from a model, invalid in UTF-8) never stop a write: JSON text keeps them as ``\\uXXXX``
+escapes, which read back to the same string.
+
+A leaf module: it imports nothing from evalkit, so every room can write through it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_name(path: Path) -> Path:
+    """A hidden temporary sibling of ``path``, unique to this process and call."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}{TEMP_SUFFIX}")
+
+
+def encode_text(text: str) -> bytes:
+    """UTF-8 bytes of ``text``; a lone surrogate becomes a ``\\uXXXX`` escape instead of an error.
+
+    Inside JSON strings that escape is exactly JSON's own, so JSON written this way is valid UTF-8
+    and reads back unchanged.
+    """
+    return text.encode("utf-8", "backslashreplace")
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "w", *, encoding: str = "utf-8", newline: str | None = None,
+                errors: str = "backslashreplace") -> Iterator[IO[Any]]:
+    """Open a temporary file to write; on success it replaces ``path`` whole, on failure it is removed.
+
+    ``mode`` is ``"w"`` (text) or ``"wb"`` (bytes). The folder must exist.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open: mode {mode!r} is not 'w' or 'wb'")
+    target = Path(path)
+    tmp = temp_name(target)
+    try:
+        if mode == "wb":
+            fh: IO[Any] = open(tmp, "xb")  # noqa: SIM115 - closed below, before the rename
+        else:
+            fh = open(tmp, "x", encoding=encoding, newline=newline, errors=errors)  # noqa: SIM115
+        try:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fh.close()
+        _keep_mode(target, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _sync_folder(target.parent)
+    remove_stale_temps(target)
+
+
+def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8", newline: str | None = None) -> Path:
+    """Replace ``path`` with ``text`` atomically; returns the path."""
+    with atomic_open(path, "w", encoding=encoding, newline=newline) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Replace ``path`` with ``data`` atomically; returns the path."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, data: Any, *, indent: int | None = 2) -> Path:
+    """Replace ``path`` with ``data`` as JSON (UTF-8, lone surrogates escaped) atomically."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    return write_bytes_atomic(path, encode_text(text))
+
+
+def json_line(record: Any) -> bytes:
+    """One JSON line as UTF-8 bytes, safe for any string a model or a data file produced."""
+    return encode_text(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+
+def remove_stale_temps(path: Path) -> int:
+    """Remove temporary siblings of ``path`` left by a writer that was killed; returns how many.
+
+    Only files named as :func:`temp_name` names them, whose process is gone, are removed.
+    """
+    removed = 0
+    prefix = f".{path.name}."
+    try:
+        siblings = [p for p in path.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return 0
+    for tmp in siblings:
+        pid_text = tmp.name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _keep_mode(target: Path, tmp: Path) -> None:
+    """Give the new file the permissions of the one it replaces (a new file keeps the umask's)."""
+    try:
+        os.chmod(tmp, target.stat().st_mode & 0o7777)
+    except OSError:
+        pass
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
