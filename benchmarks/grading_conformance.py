@@ -5,9 +5,14 @@ Qwen2.5-Math responses), and prints agreement overall, on the core subset (witho
 ``contested`` / ``config_dependent`` / ``context_dependent`` tags), by ``kind``, plus cases
 per second and the p95 time per case, in one process on one core. When ``math-verify`` is
 installed it is run on the same cases and printed beside (bare answers wrapped in ``$…$``).
-It also runs every input of ``pathological.jsonl`` and prints the verdict and time.
+It also runs every input of ``pathological.jsonl`` and prints the verdict and time, and reads the
+option letters of every response in ``benchmarks/letter_corpus.jsonl`` (responses written here in the
+styles current chat models use, each with the letters a teacher reads), printing evalkit's agreement
+beside the last-capital rule's (GAOKAO-Bench's reading: the last capital A–D for single choice, its
+``【答案】``/last-ten-characters rule for multi-select).
 
     .venv/bin/python benchmarks/grading_conformance.py [--data DIR] [--misses] [--no-mathverify]
+    .venv/bin/python benchmarks/grading_conformance.py --only letters --misses
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from evalkit.grading.bounded import shutdown, warm_up
 from evalkit.types import Sample
 
 NON_CORE = {"contested", "config_dependent", "context_dependent"}
+LETTER_CORPUS = Path(__file__).with_name("letter_corpus.jsonl")
 SPEC = GraderSpec("math_answer", {})
 
 
@@ -137,6 +143,44 @@ def pathological(recs: list[dict]) -> None:
     print(f"  slowest: {worst:.2f}s")
 
 
+def _as_set(letters: list[str] | None) -> list[str] | None:
+    return sorted({ch for x in letters for ch in x}) if letters else None
+
+
+def letter_corpus(path: Path, show_misses: bool) -> None:
+    """evalkit's letter reader and the last-capital rule against the letters a teacher reads."""
+    from evalkit.grading.extract import extract_letters, gaokao_bench_letters
+
+    recs = load(path)
+    ours_ok: dict[str, list[bool]] = defaultdict(list)
+    naive_ok: dict[str, list[bool]] = defaultdict(list)
+    misses = []
+    t0 = time.perf_counter()
+    for rec in recs:
+        want = _as_set(rec["expected"])
+        got = _as_set(extract_letters(rec["response"], rec["multi"]))
+        naive = _as_set(gaokao_bench_letters(rec["response"], "multi_choice" if rec["multi"] else "single_choice"))
+        groups = ["all", "multi" if rec["multi"] else "single", f"lang:{rec['lang']}", rec["tags"][0]]
+        for g in groups:
+            ours_ok[g].append(got == want)
+            naive_ok[g].append(naive == want)
+        if got != want:
+            misses.append((rec, got))
+    dt = time.perf_counter() - t0
+    n = len(recs)
+    print(f"\n== letter corpus ({path.name}): {n} responses, the letters a teacher reads")
+    print(f"evalkit      agreement {sum(ours_ok['all'])}/{n} = {100 * sum(ours_ok['all']) / n:5.1f}%   {n / dt:7.1f} /s")
+    print(f"last capital agreement {sum(naive_ok['all'])}/{n} = {100 * sum(naive_ok['all']) / n:5.1f}%")
+    for g in sorted(ours_ok, key=lambda k: (k != "multi" and k != "single", not k.startswith("lang:"), k)):
+        if g == "all":
+            continue
+        print(f"  {g:<18} evalkit {sum(ours_ok[g]):>3}/{len(ours_ok[g]):<3}  last capital {sum(naive_ok[g]):>3}/{len(naive_ok[g])}")
+    if show_misses:
+        for rec, got in misses:
+            tail = " ".join(rec["response"][-110:].split())
+            print(f"  MISS {rec['id']} {rec['tags']} expected={rec['expected']} got={got}  …{tail}")
+
+
 def gaokao_letters(root: Path) -> None:
     """Our default letter rule against GAOKAO-Bench's own extraction on GPT-4's published outputs."""
     from evalkit.grading.extract import extract_letters
@@ -185,7 +229,7 @@ def main() -> int:
     ap.add_argument("--data", default=os.environ.get("EVALKIT_MATHGRADE", "../shared/data/mathgrade"))
     ap.add_argument("--misses", action="store_true", help="print every disagreement")
     ap.add_argument("--no-mathverify", action="store_true")
-    ap.add_argument("--only", choices=["a", "b", "silver", "path"], default=None)
+    ap.add_argument("--only", choices=["a", "b", "silver", "path", "letters"], default=None)
     args = ap.parse_args()
     data = Path(args.data)
     if not data.exists():
@@ -209,6 +253,8 @@ def main() -> int:
         silver(load(data / "silver_qwen_math_cot_100.jsonl"), args.misses)
     if args.only in (None, "path"):
         pathological(load(data / "pathological.jsonl"))
+    if args.only in (None, "letters"):
+        letter_corpus(LETTER_CORPUS, args.misses)
     if args.only is None:
         gaokao_letters(data.parent / "gaokao-bench")
         gaokao_fill_in(data.parent / "gaokao-bench")

@@ -18,7 +18,8 @@ import re
 from evalkit.grading.equivalence import _DOUBLE_ESC, clean_latex
 from evalkit.grading.mathexpr import FUNCS
 
-__all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "extract_letters", "last_capital"]
+__all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "extract_letters", "gaokao_bench_letters",
+           "last_capital"]
 
 _BOX = re.compile(r"\\+(?:boxed|fbox)\s*\{")
 _REVISIONS = {"but", "however", "actually", "wait", "correcting", "correction", "instead", "not", "no", "mais"}
@@ -469,6 +470,41 @@ def last_capital(text: str, letters: str = "ABCD") -> str | None:
         if ch in letters:
             return ch
     return None
+
+
+BENCH_QUESTION_TYPES = ("single_choice", "multi_choice", "multi_question_choice", "five_out_of_seven")
+
+
+def gaokao_bench_letters(text: str, question_type: str, n: int = 1) -> list[str]:
+    """GAOKAO-Bench's own reading of an objective answer, one entry per scored answer.
+
+    The benchmark declares a question type per file (``Bench/Obj_Prompt.json``):
+
+    * ``single_choice``: the last capital A–D in the output (one entry);
+    * ``multi_choice`` (physics): with spaces removed, every A–D from the first ``【答案】`` on
+      (when it is not at the very start), else every A–D in the last ten characters, joined into
+      one string (``"ACD"``; repeats and order kept, as the benchmark compares strings);
+    * ``multi_question_choice`` (one letter per sub-question): the letter after each ``【答案】``
+      when there are exactly ``n`` of them, else the first ``n`` capital letters A–Z of the output;
+    * ``five_out_of_seven``: the first five capitals A–G.
+
+    Nothing found is ``[]``; the benchmark scores a list of the wrong length as all wrong.
+    """
+    if question_type == "single_choice":
+        ch = last_capital(text)
+        return [ch] if ch else []
+    if question_type == "multi_choice":
+        content = re.sub(r"\s+", "", text)
+        at = content.find("【答案】")
+        region = content[at:] if at > 0 else content[-10:]
+        letters = "".join(re.findall(r"[A-D]", region))
+        return [letters] if letters else []
+    if question_type == "multi_question_choice":
+        cued = re.findall(r"【答案】\s*[:：]*\s*([A-Z])", text)
+        return cued if len(cued) == n else re.findall(r"[A-Z]", text)[:n]
+    if question_type == "five_out_of_seven":
+        return re.findall(r"[A-G]", text)[:5]
+    raise ValueError(f"unknown GAOKAO-Bench question type {question_type!r}; use one of {', '.join(BENCH_QUESTION_TYPES)}")
 
 
 def extract_letters_last_capital(text: str, multi: bool = False) -> list[str] | None:
