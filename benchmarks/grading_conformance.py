@@ -149,7 +149,7 @@ def _as_set(letters: list[str] | None) -> list[str] | None:
 
 def letter_corpus(path: Path, show_misses: bool) -> None:
     """evalkit's letter reader and the last-capital rule against the letters a teacher reads."""
-    from evalkit.grading.extract import extract_letters, gaokao_bench_letters
+    from evalkit.grading.letters import extract_letters, gaokao_bench_letters
 
     recs = load(path)
     ours_ok: dict[str, list[bool]] = defaultdict(list)
@@ -183,7 +183,7 @@ def letter_corpus(path: Path, show_misses: bool) -> None:
 
 def gaokao_letters(root: Path) -> None:
     """Our default letter rule against GAOKAO-Bench's own extraction on GPT-4's published outputs."""
-    from evalkit.grading.extract import extract_letters
+    from evalkit.grading.letters import extract_letters
 
     files = sorted((root / "Results" / "gpt_4_0314_obj").glob("*MCQs.json"))
     if not files:

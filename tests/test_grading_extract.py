@@ -158,3 +158,31 @@ def test_answer_block_after_display_math_with_latex_line_breaks() -> None:
 def test_one_blank_is_the_final_answer_not_a_numbered_step_in_the_working() -> None:
     response = "由 (1)- (2)得, 2(a_1+a_3)=16(a+1)，所以 a=3.\n故答案为: 3 .\n故答案为 $\\boxed{3}$。"
     assert extract_blanks(response, 1) == ["3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "multi", "letters"),
+    [
+        ("所以正确答案是 \\(C. 2\\)", False, ["C"]),  # a choice written inside inline math
+        ("因此\n\\[C. 4\\]", False, ["C"]),
+        ("即**A. ①③**", False, ["A"]),  # an option with its text and no cue
+        ("综上 $\\text{A. ①③}$", False, ["A"]),
+        ("故选A。\n选项 B 中的函数在定义域上不单调，是错误的。", False, ["A"]),  # named, then rejected
+        ("故选：\nC．$f(x)$ 在 $(0,1)$ 上单调递增\nD．$f(x)$ 的最大值为 $2$", True, ["C", "D"]),  # echoed options
+        ("**答案：ABD**\n\n- **选项C**：错误，因为 $f(x)$ 递减。", True, ["A", "B", "D"]),  # discussion after
+        ("……故选A。 不对，应选B", False, ["B"]),  # a revision: the last commitment counts
+        ("故选ACD。故选ACD。故选ACD。故选", True, ["A", "C", "D"]),  # a degenerate tail
+        ("The answers are (A) and (D).", True, ["A", "D"]),
+        ("答案：A;C;D", True, ["A", "C", "D"]),
+        ("故选 __A、C__", True, ["A", "C"]),
+        ("<think>A? no, B.</think>\n\nThe answer is C.", False, ["C"]),
+    ],
+)
+def test_letters_as_chat_models_write_them(text: str, multi: bool, letters: list[str]) -> None:
+    assert extract_letters(text, multi) == letters
+
+
+def test_a_refusal_reads_as_no_choice() -> None:
+    assert extract_letters("经计算，四个选项均不正确，本题无正确答案。", True) is None
+    assert extract_letters("None of the options is correct: the value should be 5.") is None
+    assert extract_letters("故选C。其他选项都不正确。") == ["C"]  # "the others are wrong" is no refusal

@@ -31,3 +31,25 @@ def test_the_corpus_is_well_formed_and_covers_what_the_issue_names() -> None:
         assert tags[style] >= 8, style
     seps = {t for c in cases for t in c["tags"] if t.startswith("sep:")}
     assert {"sep:、", "sep:，", "sep:,", "sep:;", "sep:；", "sep:和", "sep:及", "sep:与", "sep:' '", "sep:''"} <= seps
+
+
+def _as_set(letters: list[str] | None) -> list[str] | None:
+    return sorted(set(letters)) if letters else None
+
+
+def test_evalkit_reads_every_response_as_a_teacher_does() -> None:
+    from evalkit.grading.letters import extract_letters
+
+    misread = [(c["id"], c["expected"], extract_letters(c["response"], c["multi"])) for c in load()
+               if _as_set(extract_letters(c["response"], c["multi"])) != _as_set(c["expected"])]
+    assert misread == []
+
+
+def test_the_last_capital_rule_misreads_what_the_issue_describes() -> None:
+    """The benchmark's rule is kept for reproduction only: it reads discussions after a conclusion as picks."""
+    from evalkit.grading.letters import gaokao_bench_letters
+
+    after = [c for c in load() if "discussion-after" in c["tags"] or "rejected-after" in c["tags"]]
+    naive = [gaokao_bench_letters(c["response"], "multi_choice" if c["multi"] else "single_choice") for c in after]
+    agree = sum(_as_set([ch for x in n for ch in x]) == _as_set(c["expected"]) for n, c in zip(naive, after, strict=True))
+    assert agree < len(after) / 2

@@ -81,9 +81,9 @@ _LAZY = {
     "math_equal": "evalkit.grading.equivalence",
     "Verdict": "evalkit.grading.equivalence",
     "extract_final_answer": "evalkit.grading.extract",
-    "extract_letters": "evalkit.grading.extract",
+    "extract_letters": "evalkit.grading.letters",
     "extract_blanks": "evalkit.grading.extract",
-    "last_capital": "evalkit.grading.extract",
+    "last_capital": "evalkit.grading.letters",
 }
 
 

@@ -4,22 +4,32 @@ This module owns extraction only (no comparison): the last ``\\boxed{}``/``\\fbo
 nested braces, and neighbouring boxes joined when only connectives separate them),
 answer cues in English, Chinese and French ("the answer is", "答案是/为/：", "故选",
 "【答案】…<eoa>", "réponse"), markdown bold, ``$…$``/``\\(…\\)``/``\\[…\\]`` segments, and as a
-last resort the last number. Option letters for single and multiple choice and multi-blank
-fill-ins have their own helpers. Nothing found is ``None``, never a guess.
+last resort the last number, and the blanks of a multi-blank fill-in. Nothing found is ``None``,
+never a guess. Option letters are read in :mod:`evalkit.grading.letters` (their names are still
+importable from here).
 
-Public helpers: :func:`extract_final_answer`, :func:`extract_letters`, :func:`last_capital`,
-:func:`extract_blanks`, :func:`boxed_all`.
+Public helpers: :func:`extract_final_answer`, :func:`extract_blanks`, :func:`boxed_all`.
 """
 
 from __future__ import annotations
 
 import re
 
-from evalkit.grading.equivalence import _DOUBLE_ESC, clean_latex
+from evalkit.grading.equivalence import clean_latex
 from evalkit.grading.mathexpr import FUNCS
 
-__all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "extract_letters", "gaokao_bench_letters",
-           "last_capital"]
+__all__ = ["boxed_all", "extract_blanks", "extract_final_answer", "is_bare_answer"]
+# option letters have their own module; these names stay importable from here
+_LETTER_NAMES = ("extract_letters", "extract_letters_last_capital", "gaokao_bench_letters", "last_capital",
+                 "BENCH_QUESTION_TYPES")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LETTER_NAMES:
+        from evalkit.grading import letters
+
+        return getattr(letters, name)
+    raise AttributeError(f"module 'evalkit.grading.extract' has no attribute {name!r}")
 
 _BOX = re.compile(r"\\+(?:boxed|fbox)\s*\{")
 _REVISIONS = {"but", "however", "actually", "wait", "correcting", "correction", "instead", "not", "no", "mais"}
@@ -337,188 +347,6 @@ def is_bare_answer(text: str) -> bool:
     plain = re.sub(r"\\(?:begin|end)\{[a-z*]*\}|\\text\{[^{}]*\}|\\[A-Za-z]+", " ", text)
     words = [w for w in re.findall(r"[A-Za-z]{2,}", plain) if w not in _MATH_WORDS]
     return len(words) <= 1
-
-
-# ----------------------------------------------------------------------------------------
-# option letters
-# ----------------------------------------------------------------------------------------
-_LETTERS = "ABCDEFGHIJ"
-_LETTER_CUE = re.compile(
-    r"(?:【答案】|故选|所以选|因此选|应选|选择|答案(?:应该)?(?:是|为|选)?|正确(?:答案|选项)(?:是|为)?|正确的(?:是|为|选项是|选项为)|"
-    r"选项(?:是|为)?|综上(?:所述)?[,，]?\s*选?|"
-    r"(?:the\s+)?(?:correct\s+|final\s+|best\s+)?(?:answer|option|choice)s?(?:\s+(?:is|are|would be|must be))?|"
-    r"réponse(?:\s+est)?|\bI (?:think|choose|pick|select)(?: it's| it is)?|\bit's|\bit is|\bchoose|\bselect|选)"
-    r"\s*[:：]?\s*",
-    re.IGNORECASE,
-)
-_LETTER_RUN = re.compile(
-    r"^(?:\*\*|\$|\\boxed\{|\\text\{|\\mathrm\{|\\textbf\{|option\s+|选项|\(|（|\[|】|\s)*"
-    r"([A-J](?:\s*(?:[、,，和与及]|and|&|\\text\{\s*and\s*\})?\s*[A-J](?![a-z]))*)(?![A-Za-z])"
-)
-
-
-def _letters_in(run: str) -> list[str]:
-    out: list[str] = []
-    for ch in re.findall(r"[A-J]", run):
-        if ch not in out:
-            out.append(ch)
-    return out
-
-
-def _after_cue(text: str) -> list[str] | None:
-    found: list[str] | None = None
-    for m in _LETTER_CUE.finditer(text):
-        rest = text[m.end(): m.end() + 60]
-        # skip a few filler words: "the answer is for sure D"
-        skip = re.match(r"^(?:(?:for sure|definitely|probably|clearly|option|choice|选项|是|为)\s*[:：,，]?\s*)*", rest)
-        rest = rest[skip.end():] if skip else rest
-        lm = _LETTER_RUN.match(rest)
-        if lm and not _NEGATED.match(rest[lm.end():]):
-            found = _letters_in(lm.group(1))
-    return found
-
-
-_NEGATED = re.compile(r"\s*(?:项|选项)?\s*(?:都|均|皆)?\s*(?:错误|不正确|不对|不符合|不成立|不是(?!\s*[A-J](?![A-Za-z]))|错|is wrong|is incorrect|is false|are wrong|are incorrect)",
-                      re.IGNORECASE)
-
-
-def extract_letters(text: str, multi: bool = False) -> list[str] | None:
-    """Option letters the response concludes with (``["B"]``, ``["A", "C", "D"]``), or ``None``.
-
-    Looks, in order, for a concluding cue ("故选ACD", "the answer is (B)"), a ``\\boxed{}``
-    holding letters, and a response that *starts* with the letter ("D. because ...").
-    Letters mentioned while discussing options are never picked. For single choice a caller
-    treats more than one distinct letter as a wrong answer.
-    """
-    if text is None:
-        return None
-    # undo double escaping only: clean_latex would also fold 【答案】 into [答案] and hide the cue
-    t = _DOUBLE_ESC.sub(r"\\", text) if "\\\\" in text else text
-    stripped = t.strip()
-    m = re.fullmatch(r"[\s$*(（\[]*(?:\\(?:text|mathrm|textbf)\{)?\(?([A-J](?:\s*[、,，]?\s*[A-J])*)\)?\}?[)）\].。$*\s]*",
-                     stripped)
-    if m:
-        return _letters_in(m.group(1))
-    if _final_cue_without_letter(t):
-        return None
-    boxes = boxed_all(t)
-    cue = _after_cue(t) or _concluding_statement(t)
-    box_letters = None
-    if boxes:
-        content = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", boxes[-1][2])
-        bm = re.fullmatch(r"[\s(（]*([A-J](?:\s*(?:[、,，]|and|&)?\s*[A-J])*)[\s)）.]*", content)
-        if bm:
-            box_letters = _letters_in(bm.group(1))
-    if box_letters and (cue is None or boxes[-1][0] > _last_cue_pos(t)):
-        return box_letters
-    if cue:
-        return cue
-    if box_letters:
-        return box_letters
-    lead = re.match(r"^[\s*(（]*([A-J](?:\s*[、,，]\s*[A-J])*)\s*(?:[.)）:：。、,，]|\s|不|$)", stripped)
-    # "A quick check..." / "I think...": English words, not a leading option letter
-    if lead and not re.match(r"^[A-J][a-z]|^[AI]\s+[a-z]", stripped) and not _NEGATED.match(stripped[lead.end(1):]):
-        return _letters_in(lead.group(1))
-    return None
-
-
-_STATEMENT = re.compile(
-    r"(?:所以|因此|故|综上(?:所述)?|therefore|thus|hence|so)\s*[,，:：]?\s*(?:选项|option\s+)?\(?"
-    r"([A-J](?:\s*(?:[、,，和与及]|and)\s*[A-J])*)\)?\s*(?:项)?\s*(?:正确|符合题意|成立|is correct|are correct|is right)",
-    re.IGNORECASE,
-)
-
-
-def _concluding_statement(text: str) -> list[str] | None:
-    """"所以 B 正确" / "Therefore, B is correct": a conclusion naming the options it accepts."""
-    found = None
-    for found in _STATEMENT.finditer(text):  # noqa: B007 - keeps the last match
-        pass
-    return _letters_in(found.group(1)) if found else None
-
-
-_STRONG_CUE = re.compile(r"【答案】\s*[:：]?|(?:最终)?答案(?:是|为)?\s*[:：]|(?:the\s+)?final answer(?:\s+is)?\s*[:：]?",
-                         re.IGNORECASE)
-
-
-def _final_cue_without_letter(text: str) -> bool:
-    """The response ends with an explicit answer line that names no option ("【答案】无正确答案")."""
-    last = None
-    for last in _STRONG_CUE.finditer(text):  # noqa: B007 - keeps the last match
-        pass
-    if last is None:
-        return False
-    rest = text[last.end(): last.end() + 80].strip()
-    if not rest or rest.startswith(("<eoa>", "\\boxed", "$")):
-        return False
-    return _LETTER_RUN.match(rest) is None and not re.search(r"[A-J]", rest[:12])
-
-
-def _last_cue_pos(text: str) -> int:
-    pos = -1
-    for m in _LETTER_CUE.finditer(text):
-        if _LETTER_RUN.match(text[m.end(): m.end() + 60]):
-            pos = m.start()
-    return pos
-
-
-def last_capital(text: str, letters: str = "ABCD") -> str | None:
-    """GAOKAO-Bench's own rule: the last capital option letter anywhere in the output."""
-    if text is None:
-        return None
-    for ch in reversed(text):
-        if ch in letters:
-            return ch
-    return None
-
-
-BENCH_QUESTION_TYPES = ("single_choice", "multi_choice", "multi_question_choice", "five_out_of_seven")
-
-
-def gaokao_bench_letters(text: str, question_type: str, n: int = 1) -> list[str]:
-    """GAOKAO-Bench's own reading of an objective answer, one entry per scored answer.
-
-    The benchmark declares a question type per file (``Bench/Obj_Prompt.json``):
-
-    * ``single_choice``: the last capital A–D in the output (one entry);
-    * ``multi_choice`` (physics): with spaces removed, every A–D from the first ``【答案】`` on
-      (when it is not at the very start), else every A–D in the last ten characters, joined into
-      one string (``"ACD"``; repeats and order kept, as the benchmark compares strings);
-    * ``multi_question_choice`` (one letter per sub-question): the letter after each ``【答案】``
-      when there are exactly ``n`` of them, else the first ``n`` capital letters A–Z of the output;
-    * ``five_out_of_seven``: the first five capitals A–G.
-
-    Nothing found is ``[]``; the benchmark scores a list of the wrong length as all wrong.
-    """
-    if question_type == "single_choice":
-        ch = last_capital(text)
-        return [ch] if ch else []
-    if question_type == "multi_choice":
-        content = re.sub(r"\s+", "", text)
-        at = content.find("【答案】")
-        region = content[at:] if at > 0 else content[-10:]
-        letters = "".join(re.findall(r"[A-D]", region))
-        return [letters] if letters else []
-    if question_type == "multi_question_choice":
-        cued = re.findall(r"【答案】\s*[:：]*\s*([A-Z])", text)
-        return cued if len(cued) == n else re.findall(r"[A-Z]", text)[:n]
-    if question_type == "five_out_of_seven":
-        return re.findall(r"[A-G]", text)[:5]
-    raise ValueError(f"unknown GAOKAO-Bench question type {question_type!r}; use one of {', '.join(BENCH_QUESTION_TYPES)}")
-
-
-def extract_letters_last_capital(text: str, multi: bool = False) -> list[str] | None:
-    """GAOKAO-Bench's rules: single choice takes the last capital A–D; multi takes all distinct
-    capital A–D letters after the last answer cue (or in the whole output when there is none)."""
-    if text is None:
-        return None
-    if not multi:
-        ch = last_capital(text)
-        return [ch] if ch else None
-    m = _last_match(r"【答案】|答案[:：是为]|故选|选", text)
-    region = text[m.end():] if m else text
-    found = sorted(set(re.findall(r"[A-D]", region)))
-    return found or None
 
 
 # ----------------------------------------------------------------------------------------

@@ -18,14 +18,8 @@ from typing import Any
 
 from evalkit.grading import Judge
 from evalkit.grading.equivalence import Verdict, math_equal
-from evalkit.grading.extract import (
-    _CUE_RE,
-    extract_blanks,
-    extract_final_answer,
-    extract_letters,
-    extract_letters_last_capital,
-    is_bare_answer,
-)
+from evalkit.grading.extract import _CUE_RE, extract_blanks, extract_final_answer, is_bare_answer
+from evalkit.grading.letters import extract_letters, extract_letters_last_capital
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, MULTI_SELECT_RULES
 from evalkit.types import Sample, Score
 
