@@ -2,19 +2,26 @@
 
 ``run`` evaluates tasks against models, ``list`` shows what is available, ``show`` prints a run's
 summary; ``report``/``check`` (``cli_report``) and ``grade`` (``cli_grade``) join from their own
-modules. Every user mistake ends as one sentence and exit code 2, never a traceback.
+modules. Every user mistake (an :class:`~evalkit.errors.EvalkitError`) ends as one sentence and
+exit code 2; anything else is evalkit's own bug and shows its traceback.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from evalkit import cli_grade, cli_report, cli_sweep
+from evalkit.errors import EvalkitError
+
+if TYPE_CHECKING:
+    from evalkit.runner import RunConfig
+    from evalkit.types import GenerationConfig
 
 app = typer.Typer(
     name="evalkit",
@@ -31,9 +38,6 @@ app = typer.Typer(
 )
 list_app = typer.Typer(help="List built-in and plug-in tasks, adapters, scorers.", no_args_is_help=True)
 app.add_typer(list_app, name="list")
-
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, LookupError, FileNotFoundError)
-
 
 def fail(message: str, code: int = 2) -> None:
     typer.echo(f"error: {message}", err=True)
@@ -122,59 +126,101 @@ def run(
             fail(f"--resume {resume}: not a run folder (no run.json)")
     if output is not None and (len(task) > 1 or len(model) > 1):
         fail("--output names one run folder; give one --task and one --model with it")
+    adapter_options = parse_pairs(model_opt, "-M")
+    if base_url:
+        adapter_options["base_url"] = base_url
+    if api_key_env:
+        adapter_options["api_key_env"] = api_key_env
+    options = RunOptions(
+        tasks=tuple(task), models=tuple(model), include=tuple(include or ()), data=data,
+        task_options=parse_pairs(task_opt, "-T"), adapter_options=adapter_options, judge=judge,
+        judge_options=parse_pairs(judge_opt, "-J"), grader_options=parse_json_pairs(grader_opt, "--grader-option"),
+        concurrency=concurrency, limit=limit, ids=tuple(i.strip() for i in ids.split(",")) if ids else None,
+        seed=seed, output=output, results_dir=results_dir, use_cache=not no_cache, max_retries=max_retries,
+        timeout_s=timeout, grade_timeout_s=grade_timeout, images=images,
+        generation=_generation(max_tokens, temperature, top_p, stop, gen), progress=not quiet, report=report,
+    )
     try:
-        _run_all(locals())
+        run_all(options)
     except KeyboardInterrupt:
         typer.echo("\ninterrupted: finished samples are saved; re-run the same command with --output to resume.", err=True)
         raise typer.Exit(130) from None
-    except USER_ERRORS as exc:
+    except EvalkitError as exc:
         fail(str(exc))
 
 
-def _run_all(a: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``evalkit run`` was asked, parsed from its flags: every model on every task, then a report."""
+
+    tasks: tuple[str, ...]
+    models: tuple[str, ...]
+    generation: GenerationConfig
+    include: tuple[Path, ...] = ()
+    data: str | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)
+    adapter_options: dict[str, Any] = field(default_factory=dict)  # -M, --base-url, --api-key-env
+    judge: str | None = None
+    judge_options: dict[str, Any] = field(default_factory=dict)
+    grader_options: dict[str, Any] = field(default_factory=dict)
+    concurrency: int = 32
+    limit: int | None = None
+    ids: tuple[str, ...] | None = None
+    seed: int | None = None
+    output: Path | None = None
+    results_dir: Path = Path("results")
+    use_cache: bool = True
+    max_retries: int = 3
+    timeout_s: float = 120.0
+    grade_timeout_s: float = 30.0
+    images: str = "send"
+    progress: bool = True
+    report: bool = True
+
+    def run_config(self) -> RunConfig:
+        """The configuration every run of this command shares (the judge is added per run)."""
+        from evalkit.runner import RunConfig
+
+        return RunConfig(
+            concurrency=self.concurrency, max_retries=self.max_retries, timeout_s=self.timeout_s, limit=self.limit,
+            ids=list(self.ids) if self.ids else None, seed=self.seed, output=self.output,
+            results_root=self.results_dir, use_cache=self.use_cache, grade_time_limit_s=self.grade_timeout_s,
+            images=self.images, generation=self.generation, progress=self.progress,
+        )
+
+
+def run_all(options: RunOptions) -> None:
+    """One run, or several tasks or models as a sweep; print each summary, then write the report."""
     from evalkit.adapters import make_adapter
-    from evalkit.runner import RunConfig, run_sync
+    from evalkit.runner import run_sync
     from evalkit.sweep import resolve_task
     from evalkit.tasks import include
 
-    for folder in a["include"] or []:
+    for folder in options.include:
         include(folder)
-    adapter_opts = parse_pairs(a["model_opt"], "-M")
-    if a["base_url"]:
-        adapter_opts["base_url"] = a["base_url"]
-    if a["api_key_env"]:
-        adapter_opts["api_key_env"] = a["api_key_env"]
-    task_opts = parse_pairs(a["task_opt"], "-T")
-    grader_opts = parse_json_pairs(a["grader_opt"], "--grader-option")
-    tasks = [resolve_task(t, data=a["data"], options=task_opts, grader_options=grader_opts, judge=bool(a["judge"]))
-             for t in a["task"]]
-    cfg = RunConfig(
-        concurrency=a["concurrency"], max_retries=a["max_retries"], timeout_s=a["timeout"],
-        limit=a["limit"], ids=[i.strip() for i in a["ids"].split(",")] if a["ids"] else None,
-        seed=a["seed"], output=a["output"], results_root=a["results_dir"], use_cache=not a["no_cache"],
-        grade_time_limit_s=a["grade_timeout"], images=a["images"],
-        generation=_generation(a["max_tokens"], a["temperature"], a["top_p"], a["stop"], a["gen"]),
-        progress=not a["quiet"],
-    )
-    if len(tasks) * len(a["model"]) > 1:
-        paths = _run_as_sweep(tasks, a, adapter_opts, cfg)
+    tasks = [resolve_task(t, data=options.data, options=options.task_options, grader_options=options.grader_options,
+                          judge=bool(options.judge)) for t in options.tasks]
+    cfg = options.run_config()
+    if len(tasks) * len(options.models) > 1:
+        paths = _run_as_sweep(tasks, options, cfg)
     else:
-        adapter = make_adapter(a["model"][0], _options_for(a["model"][0], adapter_opts))
-        judge = make_adapter(a["judge"], parse_pairs(a["judge_opt"], "-J")) if a["judge"] else None
+        uri = options.models[0]
+        adapter = make_adapter(uri, _options_for(uri, options.adapter_options))
+        judge = make_adapter(options.judge, options.judge_options) if options.judge else None
         outcome = run_sync(tasks[0], adapter, replace(cfg, judge=judge))
         print_summary(outcome.path, outcome.summary)
         paths = [outcome.path]
-    if a["report"] and paths:
-        _write_report(paths, a["results_dir"])
+    if options.report and paths:
+        _write_report(paths, options.results_dir)
 
 
-def _run_as_sweep(tasks: list[Any], a: dict[str, Any], adapter_opts: dict[str, Any], cfg: Any) -> list[Path]:
+def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list[Path]:
     """Several tasks or models: a sweep on the local executor (one budget of --concurrency per endpoint)."""
     from evalkit.executors import run_sweep
     from evalkit.sweep import ModelSpec, Sweep, SweepTask
 
-    models = [ModelSpec(uri, _options_for(uri, adapter_opts)) for uri in a["model"]]
-    judge = ModelSpec(a["judge"], parse_pairs(a["judge_opt"], "-J")) if a["judge"] else None
+    models = [ModelSpec(uri, _options_for(uri, options.adapter_options)) for uri in options.models]
+    judge = ModelSpec(options.judge, options.judge_options) if options.judge else None
     spec = Sweep(tasks=[SweepTask(t) for t in tasks], models=models, config=replace(cfg, progress=False),
                  seeds=[cfg.seed], judge=judge)
     outcome = run_sweep(spec, progress=cfg.progress)
@@ -193,16 +239,10 @@ def _options_for(uri: str, opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_report(paths: list[Path], root: Path) -> None:
-    try:
-        report_mod = importlib.import_module("evalkit.report")
-    except ModuleNotFoundError:
-        return
-    write = getattr(report_mod, "write_report", None)
-    if write is None:
-        return
+    from evalkit.report import write_report
+
     out = paths[0] / "report.html" if len(paths) == 1 else root / "report.html"
-    written = write(paths, out)
-    typer.echo(f"report: {written}")
+    typer.echo(f"report: {write_report(paths, out)}")
 
 
 def print_summary(path: Path, summary: dict[str, Any]) -> None:
@@ -226,18 +266,8 @@ def print_summary(path: Path, summary: dict[str, Any]) -> None:
         if k in counts:
             table.add_row(k, str(counts[k]))
     console.print(table)
-    _score_card(summary, console)
+    cli_grade.print_score_card(summary, console)
     console.print(f"results: {path}")
-
-
-def _score_card(summary: dict[str, Any], console: Any) -> None:
-    try:
-        grade_cli = importlib.import_module("evalkit.cli_grade")
-    except ModuleNotFoundError:
-        return
-    card = getattr(grade_cli, "print_score_card", None)
-    if card is not None:
-        card(summary, console)
 
 
 @app.command()
@@ -248,7 +278,7 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run folder under result
 
     try:
         run_ = load_run(run_dir)
-    except USER_ERRORS as exc:
+    except EvalkitError as exc:
         fail(str(exc))
     summary = run_.summary
     if not summary:  # interrupted: summarise what is there
@@ -282,7 +312,7 @@ def list_tasks(
         for name in names():
             try:
                 t = get_task(name)
-            except USER_ERRORS as exc:
+            except EvalkitError as exc:
                 table.add_row(name, "", "needs --data", "-")
                 notes.append(f"{name}: {exc}")
                 continue
@@ -290,7 +320,7 @@ def list_tasks(
             if counts:
                 try:
                     n = str(len(t.samples))
-                except USER_ERRORS as exc:
+                except EvalkitError as exc:
                     n = "needs data"
                     notes.append(f"{name}: {exc}")
             table.add_row(name, t.description.splitlines()[0] if t.description else "", n, t.modality)
@@ -298,7 +328,7 @@ def list_tasks(
         console.print(table)
         for note in notes:
             console.print(f"[dim]{note}[/dim]", highlight=False)
-    except USER_ERRORS as exc:
+    except EvalkitError as exc:
         fail(str(exc))
 
 
@@ -333,25 +363,18 @@ def list_scorers() -> None:
         typer.echo(name)
 
 
-def _register_extensions() -> None:
-    for mod_name in ("evalkit.cli_report", "evalkit.cli_grade", "evalkit.cli_sweep"):
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod_name:
-                continue
-            raise
-        mod.register(app)
+cli_report.register(app)
+cli_grade.register(app)
+cli_sweep.register(app)
 
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    _register_extensions()
     try:
         app()
-    except USER_ERRORS as exc:  # last line of defence: one sentence, no traceback
+    except EvalkitError as exc:  # last line of defence for a user's mistake: one sentence, no traceback
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from evalkit.errors import EvalkitError, MarksError
 from evalkit.types import SampleResult
 
 grade_app = typer.Typer(help="Human grading: export a run for teachers, import their marks.", no_args_is_help=True)
@@ -181,22 +182,25 @@ def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
 
     run = load_run(run_dir)
     rows = export_rows(run.results, include_all)
-    out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out_dir / "marks.csv", out_dir / "marking.html"
-    if csv_path.exists():
-        lost = _unimported_work(csv_path, rows)
-        if lost:
-            csv_path, html_path = _free_sheet_paths(out_dir)
-            if notes is not None:
-                notes.append(f"{out_dir / 'marks.csv'} holds {lost} rows of marks not yet imported, so it was left "
-                             f"as it is; the new sheet is {csv_path.name} (import the old one first if it is filled)")
-    with atomic_open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
-    env = jinja2.Environment(autoescape=True)
-    write_text_atomic(html_path, env.from_string(HTML).render(rows=rows, title=f"{run.task} × {run.model}",
-                                                              run_dir=run_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if csv_path.exists():
+            lost = _unimported_work(csv_path, rows)
+            if lost:
+                csv_path, html_path = _free_sheet_paths(out_dir)
+                if notes is not None:
+                    notes.append(f"{out_dir / 'marks.csv'} holds {lost} rows of marks not yet imported, so it was "
+                                 f"left as it is; the new sheet is {csv_path.name} (import the old one first if it is filled)")
+        with atomic_open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+            writer.writeheader()
+            writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
+        env = jinja2.Environment(autoescape=True)
+        write_text_atomic(html_path, env.from_string(HTML).render(rows=rows, title=f"{run.task} × {run.model}",
+                                                                  run_dir=run_dir))
+    except OSError as exc:
+        raise MarksError(f"{out_dir}: cannot write the marking sheet there ({exc.strerror or exc})") from None
     return csv_path, html_path, len(rows)
 
 
@@ -207,12 +211,10 @@ def export_cmd(
     include_all: Annotated[bool, typer.Option("--all", help="Export every item, not only solutions.")] = False,
 ) -> None:
     """Write the marking sheet (CSV) and a printable page (HTML) for teachers."""
-    from evalkit.results import ResultsError
-
     notes: list[str] = []
     try:
         csv_path, html_path, n = write_export(run_dir, out or run_dir / "grading", include_all, notes)
-    except (ResultsError, OSError) as exc:
+    except EvalkitError as exc:
         _fail(str(exc))
     for note in notes:
         typer.echo(f"note: {note}")
@@ -239,7 +241,7 @@ def read_published_marks(path: Path, results: dict[str, SampleResult]) -> tuple[
             value = min(max(value, 0.0), mx)
         out[sid] = (value, "published")
     if not out:
-        raise ValueError(f"{path}: no published grades for any sample of this run")
+        raise MarksError(f"{path}: no published grades for any sample of this run")
     return out, notes
 
 
@@ -258,25 +260,31 @@ def _is_published(path: Path) -> bool:
 def read_mark_rows(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
     """``{id: (points, marker)}`` from a marks CSV; a bad row is one sentence naming the file and row."""
     if not path.exists():
-        raise ValueError(f"{path}: marks file not found")
+        raise MarksError(f"{path}: marks file not found")
     if path.suffix == ".json" and not _is_published(path):
         return _json_marks(path, results)
     if _is_published(path):
-        raise ValueError(f"{path}: published grades are read by import_marks, not as a marks sheet")
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "id" not in reader.fieldnames or "mark" not in reader.fieldnames:
-            raise ValueError(f"{path}: a marks CSV needs the columns 'id' and 'mark' (as 'evalkit grade export' writes)")
-        return _checked(path, list(reader), results, first_row=2)
+        raise MarksError(f"{path}: published grades are read by import_marks, not as a marks sheet")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or "id" not in reader.fieldnames or "mark" not in reader.fieldnames:
+                raise MarksError(f"{path}: a marks CSV needs the columns 'id' and 'mark' (as 'evalkit grade export' writes)")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise MarksError(f"{path}: cannot be read as a marks CSV ({exc})") from None
+    return _checked(path, rows, results, first_row=2)
 
 
 def _json_marks(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON at line {exc.lineno} ({exc.msg})") from None
+        raise MarksError(f"{path}: not valid JSON at line {exc.lineno} ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MarksError(f"{path}: cannot be read ({exc})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: a JSON marks file maps sample ids to marks")
+        raise MarksError(f"{path}: a JSON marks file maps sample ids to marks")
     rows = [{"id": k, "mark": v.get("mark") if isinstance(v, dict) else v,
              "marker": v.get("marker") if isinstance(v, dict) else None} for k, v in data.items()]
     return _checked(path, rows, results, first_row=1)
@@ -291,14 +299,14 @@ def _checked(path: Path, rows: list[dict[str, Any]], results: dict[str, SampleRe
             continue
         sid = csv_value(row.get("id")).strip()
         if sid not in results:
-            raise ValueError(f"{path}: row {n}: id {sid!r} is not a sample of this run")
+            raise MarksError(f"{path}: row {n}: id {sid!r} is not a sample of this run")
         try:
             value = float(raw)
         except ValueError:
-            raise ValueError(f"{path}: row {n} ({sid}): mark {raw!r} is not a number") from None
+            raise MarksError(f"{path}: row {n} ({sid}): mark {raw!r} is not a number") from None
         problem = mark_problem(results[sid], value)
         if problem:
-            raise ValueError(f"{path}: row {n} ({sid}): {problem}")
+            raise MarksError(f"{path}: row {n} ({sid}): {problem}")
         out[sid] = (value, csv_value(row.get("marker")).strip() or None)
     return out
 
@@ -406,14 +414,14 @@ def import_cmd(
     """Read teachers' marks back into the run, keeping every mark already there."""
     from rich.console import Console
 
-    from evalkit.results import ResultsError, load_run
+    from evalkit.results import load_run
 
     if grader not in ("human", "judge", "arbiter"):
         _fail(f"--grader {grader!r}: allowed: human, judge, arbiter")
     notes: list[str] = []
     try:
         n = import_marks(run_dir, marks, grader, threshold, notes)
-    except (ResultsError, ValueError, OSError) as exc:
+    except EvalkitError as exc:
         _fail(str(exc))
     typer.echo(f"imported {n} marks into {run_dir}")
     for note in notes:
@@ -436,14 +444,14 @@ def judge_cmd(
     from rich.console import Console
 
     from evalkit.adapters import make_adapter
-    from evalkit.results import ResultsError, load_run
+    from evalkit.results import load_run
 
     try:
         run = load_run(run_dir)
         adapter = make_adapter(judge, {"base_url": base_url} if base_url else {})
         marks = asyncio.run(judge_run(run, adapter, concurrency, only_missing=not again))
         write_marks(run, marks, threshold, {"judged_by": judge, "grader": "judge"})
-    except (ResultsError, ValueError, LookupError, OSError) as exc:
+    except EvalkitError as exc:
         _fail(str(exc))
     failed = sum(1 for m in marks.values() if m.status != "graded")
     typer.echo(f"judged {len(marks)} solutions in {run_dir}" + (f" ({failed} unparsed or failed)" if failed else ""))

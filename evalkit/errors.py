@@ -14,3 +14,7 @@ class EvalkitError(Exception):
     """A user's mistake, told in one sentence that names the file, field, row or flag."""
 
     exit_code: int = 2
+
+
+class MarksError(EvalkitError, ValueError):
+    """A marks file (teachers', a judge's, or published grades) that cannot be read, or a marking sheet not written."""

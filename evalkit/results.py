@@ -209,11 +209,17 @@ def load_run(path: str | Path) -> Run:
         record = json.loads((p / RUN_FILE).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{p / RUN_FILE}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{p / RUN_FILE}: cannot be read ({exc})") from None
+    if not isinstance(record, dict):
+        raise ResultsError(f"{p / RUN_FILE}: not a run record (expected a JSON object)")
     summary: dict[str, Any] = {}
     if (p / SUMMARY_FILE).exists():
         try:
             summary = json.loads((p / SUMMARY_FILE).read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            summary = {}
+        if not isinstance(summary, dict):
             summary = {}
     run = Run(p, record, summary)
     if summary.get(SAMPLES_STAMP) and summary[SAMPLES_STAMP] != samples_digest(p):

@@ -101,7 +101,7 @@ def select_samples(task: Task, cfg: RunConfig) -> list[Sample]:
 def _check_resumable(path: Path, task: Task, adapter: Adapter) -> None:
     try:
         record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         raise RunError(f"{path}: has a samples file but no readable {RUN_FILE}; choose another --output") from None
     old_task = record.get("task", {}).get("name")
     old_model = record.get("adapter", {}).get("uri")
@@ -164,7 +164,7 @@ class Runner:
         if (path / RUN_FILE).exists():
             try:
                 old = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 old = {}
         return {
             "id": path.name,

@@ -95,3 +95,57 @@ def test_transport_options_do_not_split_the_cache() -> None:
     b = make_adapter("openai:m", {"base_url": "http://127.0.0.1:9/v1", "timeout": "50"})
     assert a.cache_identity() == b.cache_identity()
     assert a.identity() != b.identity()
+
+
+def test_an_internal_bug_shows_its_traceback_not_a_user_error(tmp_path: Path, mcq_file: Path) -> None:
+    """Only EvalkitError is a user's mistake; a KeyError inside the library is evalkit's bug and says so."""
+    code = (
+        "import sys\n"
+        "import evalkit.runner\n"
+        "def bug(*args, **kwargs):\n"
+        "    raise KeyError('score')\n"
+        "evalkit.runner.run_sync = bug\n"
+        "from evalkit.cli import main\n"
+        f"sys.argv = ['evalkit', 'run', '--task', {str(mcq_file)!r}, '--model', 'reference', '--no-report', '-q']\n"
+        "main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" in out.stderr and "KeyError: 'score'" in out.stderr
+    assert "error: 'score'" not in out.stderr
+
+
+def test_unreadable_files_are_one_sentence_naming_the_file(tmp_path: Path, mcq_file: Path) -> None:
+    """Hostile files (not UTF-8, not the JSON shape expected) end as exit 2 and one line, never a traceback."""
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    not_text_run, list_run = tmp_path / "run-a", tmp_path / "run-b"
+    not_text_run.mkdir()
+    (not_text_run / "run.json").write_bytes(b"\xff\xfe")
+    list_run.mkdir()
+    (list_run / "run.json").write_text("[]")
+    groups = tmp_path / "groups.yaml"
+    groups.write_text("math: [gsm8k\n")
+    ok = tmp_path / "ok"
+    assert CliRunner().invoke(app, ["run", "--task", str(mcq_file), "--model", "reference", "--output", str(ok),
+                                    "--no-report", "-q"]).exit_code == 0
+    cases = [
+        (["run", "--task", str(binary), "--model", "reference", "--no-report", "-q"], "binary.jsonl: not UTF-8"),
+        (["run", "--task", str(mcq_file), "--model", f"replay:{binary}", "--no-report", "-q"], "binary.jsonl"),
+        (["show", str(not_text_run)], "run-a/run.json: cannot be read"),
+        (["show", str(list_run)], "run-b/run.json: not a run record"),
+        (["report", str(ok), "--groups-file", str(groups), "--no-html", "-q"], "groups.yaml: not valid YAML at line"),
+        (["check", "--baseline", str(binary), "--current", str(ok)], "baseline"),
+        (["grade", "import", str(ok), str(binary)], "binary.jsonl: cannot be read"),
+        (["grade", "export", str(ok), "--out", str(binary / "sheet")], "cannot write the marking sheet"),
+    ]
+    for args, needle in cases:
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert needle in res.output and "Traceback" not in res.output, (args, res.output)
+        assert len([line for line in res.output.splitlines() if line.startswith("error:")]) == 1, (args, res.output)

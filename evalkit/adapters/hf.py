@@ -268,7 +268,7 @@ def _has_vision(config_path: Path) -> bool | None:
 def _pick_device(torch: Any, option: str) -> str:
     if option != "auto":
         if option.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"-M device={option}: no CUDA device is available")
+            raise AdapterError(f"-M device={option}: no CUDA device is available")
         return option
     if torch.cuda.is_available():
         return "cuda"
@@ -296,7 +296,7 @@ def _pil(image: Image) -> Any:
     try:
         return PILImage.open(io.BytesIO(image.data())).convert("RGB")
     except OSError as exc:
-        raise ValueError(f"image {image.path or '<bytes>'}: cannot be read ({exc})") from None
+        raise AdapterError(f"image {image.path or '<bytes>'}: cannot be read ({exc})") from None
 
 
 def _cut_at_stop(text: str, stop: tuple[str, ...] | None) -> str:

@@ -64,7 +64,7 @@ class OpenAIAdapter(RemoteAdapter):
             body["messages"] = [self._message(m, images) for m in request.messages]
         else:
             if images:
-                raise ValueError("the completions endpoint takes text only; use -M endpoint=chat for images")
+                raise AdapterError("the completions endpoint takes text only; use -M endpoint=chat for images")
             body["prompt"] = completion_prompt(request.messages)
         body.update(sampling_fields(request.config, self.max_tokens_field))
         if self.stream:

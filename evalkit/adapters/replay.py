@@ -17,6 +17,13 @@ replay_formats.add("gaokao-bench", "evalkit.tasks.gaokao:read_gaokao_bench_outpu
 
 
 def read_jsonl_outputs(path: Path) -> dict[str, str]:
+    try:
+        return _jsonl_outputs(path)
+    except UnicodeDecodeError:
+        raise AdapterError(f"{path}: not UTF-8 text (expected JSONL of {{\"id\", \"output\"}})") from None
+
+
+def _jsonl_outputs(path: Path) -> dict[str, str]:
     outputs: dict[str, str] = {}
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):

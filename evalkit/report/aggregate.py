@@ -70,8 +70,11 @@ def load_group_file(path: Path) -> list[GroupSpec]:
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ReportError(f"--groups-file {path}: cannot read it ({exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ReportError(f"--groups-file {path}: not valid YAML" + (f" at line {mark.line + 1}" if mark else "")) from None
     if not isinstance(data, dict) or not data:
         raise ReportError(f"--groups-file {path}: expected a mapping of group name to tasks")
     specs = []

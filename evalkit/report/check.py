@@ -142,7 +142,7 @@ def _task_scores_from_runs(runs: list[Run], label: str) -> dict[str, TaskScores]
 def _task_scores_from_json(path: Path) -> dict[str, TaskScores]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckError(f"baseline {path} is not readable JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("evalkit_baseline") != BASELINE_FORMAT or "tasks" not in data:
         raise CheckError(f"{path} is not an evalkit baseline (expected a JSON object with evalkit_baseline: 1 and tasks)")

@@ -69,7 +69,9 @@ def _register_yaml(path: Path) -> str:
 
     try:
         head = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeDecodeError):
+        head = {}  # named after its file; loading it reports what is wrong
+    if not isinstance(head, dict):
         head = {}
     name = str(head.get("name") or (path.parent.name if path.name == "task.yaml" else path.stem))
     tasks.add(name, path, replace=True)

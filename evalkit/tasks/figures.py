@@ -547,7 +547,7 @@ def load_figures(spec: Any) -> Iterator[Any]:
     index = folder / "figures.jsonl"
     if not index.exists():
         raise TaskError(f"{folder}: no figures.jsonl here; write a set with `python -m evalkit.tasks.figures --out {folder}`")
-    with index.open(encoding="utf-8") as fh:
+    with index.open(encoding="utf-8", errors="replace") as fh:  # a damaged line fails as JSON, with its number
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue

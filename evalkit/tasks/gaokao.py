@@ -375,7 +375,10 @@ def read_paper(path: str | Path) -> Paper:
     p = Path(path)
     if not p.is_file():
         raise PaperError(f"{p}: paper file not found")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PaperError(f"{p}: not UTF-8 text") from None
     if p.suffix in (".yaml", ".yml"):
         import yaml
 
@@ -426,6 +429,8 @@ def _bench_kind(keyword: str) -> str:
 
 def _bench_files(root: Path, pattern: str) -> list[Path]:
     if root.is_file():
+        if not _is_bench_data(root):
+            raise TaskError(f"{root}: not a GAOKAO-Bench data file (a JSON object with 'keywords' and 'example')")
         return [root]
     if not root.is_dir():
         raise TaskError(f"{root}: GAOKAO-Bench folder not found; pass --data PATH to a GAOKAO-Bench checkout")
@@ -440,7 +445,7 @@ def _bench_files(root: Path, pattern: str) -> list[Path]:
 def _is_bench_data(path: Path) -> bool:
     try:
         head = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
     return isinstance(head, dict) and isinstance(head.get("example"), list) and "keywords" in head
 
@@ -454,7 +459,12 @@ def _bench_prompts(root: Path) -> dict[str, str]:
             break
         p = folder / name
         if p.is_file():
-            for ex in json.loads(p.read_text(encoding="utf-8")).get("examples", []):
+            try:
+                data = json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise TaskError(f"{p}: not valid JSON ({exc})") from None
+            examples = data.get("examples") if isinstance(data, dict) else None
+            for ex in examples if isinstance(examples, list) else []:
                 if isinstance(ex, dict) and ex.get("keyword"):
                     out[str(ex["keyword"])] = str(ex.get("prefix_prompt", ""))
     return out

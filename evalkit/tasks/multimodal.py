@@ -65,8 +65,10 @@ def _prompts(root: Path) -> dict[str, dict[str, Any]]:
         return {}
     try:
         data = json.loads(bench.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TaskError(f"{bench}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise TaskError(f"{bench}: expected a JSON object with 'examples'")
     return {str(e.get("keyword")): e for e in data.get("examples", []) if isinstance(e, dict)}
 
 
@@ -121,7 +123,7 @@ def load_gaokao_mm(spec: DatasetSpec) -> Iterator[Sample]:
     for path in files:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise TaskError(f"{path}: not a GAOKAO-MM data file ({exc})") from None
         keyword = str(data.get("keywords") or path.stem) if isinstance(data, dict) else path.stem
         items = data.get("example") if isinstance(data, dict) else None

@@ -100,6 +100,8 @@ def task_from_yaml(path: Path, data_override: str | None = None, options: dict[s
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise TaskError(f"{path}: not valid YAML{where}") from None
+    except UnicodeDecodeError:
+        raise TaskError(f"{path}: not UTF-8 text") from None
     if not isinstance(data, dict):
         raise TaskError(f"{path}: a task file must be a mapping of fields")
     return task_from_dict(path, data, data_override, options)

@@ -55,6 +55,19 @@ def load_dataset_spec(spec: DatasetSpec) -> Iterable[Sample]:
 def _read_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
     if not path.exists():
         raise TaskError(f"{path}: dataset file not found")
+    try:
+        yield from _parse_rows(path, fmt)
+    except TaskError:
+        raise
+    except UnicodeDecodeError:
+        raise TaskError(f"{path}: not UTF-8 text (is it the {fmt} file you meant?)") from None
+    except json.JSONDecodeError as exc:
+        raise TaskError(f"{path}: not valid JSON at line {exc.lineno} ({exc.msg})") from None
+    except (OSError, ValueError) as exc:  # pandas/pyarrow report a damaged parquet file as ValueError
+        raise TaskError(f"{path}: cannot be read as {fmt} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+
+
+def _parse_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
     if fmt == "jsonl":
         with path.open(encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
@@ -68,6 +81,8 @@ def _read_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
         if isinstance(data, dict):  # {"examples": [...]} or {"data": [...]} or {id: row}
             lists = [v for v in data.values() if isinstance(v, list)]
             data = lists[0] if lists else [{"id": k, **v} for k, v in data.items() if isinstance(v, dict)]
+        if not isinstance(data, list):
+            raise TaskError(f"{path}: expected a list of rows (or an object holding one)")
         yield from data
     elif fmt == "csv":
         with path.open(encoding="utf-8", newline="") as fh:
@@ -138,19 +153,24 @@ def row_to_sample(row: dict[str, Any], fields: dict[str, Any], n: int, base: Pat
 def load_rows(spec: DatasetSpec) -> Iterator[Sample]:
     if spec.path is None:
         raise TaskError(f"dataset format {spec.format!r} needs a path")
-    base = spec.path.parent
-    for n, row in enumerate(_read_rows(spec.path, spec.format), 1):
-        if not isinstance(row, dict):
-            raise TaskError(f"{spec.path}: row {n} is not an object")
-        try:
-            yield row_to_sample(row, spec.fields, n, base)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TaskError(f"{spec.path}: row {n}: {exc}") from None
+    yield from _samples(_read_rows(spec.path, spec.format), spec.fields, str(spec.path), spec.path.parent)
 
 
 def load_hf(spec: DatasetSpec) -> Iterator[Sample]:
     """Rows of a Hugging Face dataset (hub id, or local folder), mapped through ``fields``."""
     from evalkit.tasks.hub import load_hf_rows
 
-    for n, row in enumerate(load_hf_rows(spec), 1):
-        yield row_to_sample(row, spec.fields, n)
+    yield from _samples(load_hf_rows(spec), spec.fields, str(spec.hf_id or spec.path))
+
+
+def _samples(rows: Iterable[Any], fields: dict[str, Any], where: str, base: Path | None = None) -> Iterator[Sample]:
+    """Rows mapped to samples; a row that does not fit is one sentence naming the source and the row."""
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise TaskError(f"{where}: row {n} is not an object")
+        try:
+            yield row_to_sample(row, fields, n, base)
+        except TaskError as exc:
+            raise TaskError(f"{where}: {exc}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TaskError(f"{where}: row {n}: {exc}") from None
