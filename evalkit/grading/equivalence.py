@@ -1,8 +1,9 @@
-"""Math answer equivalence: normalisation, answer structure, and the comparison policy.
+"""Math answer equivalence: normalisation, and the comparison policy over answer structures.
 
 This module owns the question "is this predicted answer the gold answer?" for short
-answers (not whole responses: see :mod:`evalkit.grading.extract`). It works in stages and
-reports which one decided:
+answers (not whole responses: see :mod:`evalkit.grading.extract`). Answers are cleaned here
+(:func:`prepare`), read into typed structures by :mod:`evalkit.grading.answers`, and compared
+here (:func:`equal_struct`). It works in stages and reports which one decided:
 
 ``string``     the normalised strings are equal;
 ``numeric``    both sides evaluate (exactly, or at chosen points for expressions with
@@ -27,7 +28,30 @@ from fractions import Fraction
 from typing import Any
 
 from evalkit.grading import mathexpr as mx
-from evalkit.grading.mathexpr import CTX, EvalError, Node, ParseError, TooBig
+from evalkit.grading.answers import (
+    COLLECTIONS,
+    REAL_SETS,
+    AllOf,
+    Answer,
+    Builder,
+    EmptySet,
+    Equation,
+    Expr,
+    Interval,
+    ListOf,
+    Member,
+    Ratio,
+    Relation,
+    SetOf,
+    Text,
+    TupleOf,
+    UnionOf,
+    is_condition_list,
+    items_of,
+    structure,
+    text_of,
+)
+from evalkit.grading.mathexpr import CTX, EvalError, Node, TooBig
 
 # ----------------------------------------------------------------------------------------
 # verdicts
@@ -239,208 +263,6 @@ def squash(s: str) -> str:
     s = re.sub(r"\s+", "", s)
     s = re.sub(r"\{(\w)\}", r"\1", s)
     return s
-
-
-# ----------------------------------------------------------------------------------------
-# structure
-# ----------------------------------------------------------------------------------------
-_OPEN = "([{"
-_CLOSE = ")]}"
-_REL_RE = re.compile(r"\\le|\\ge|\\ne|<|>|=|\\in(?![A-Za-z])|\\notin")
-
-
-def _depth_scan(s: str) -> list[int]:
-    """Bracket depth before each character (``\\{``/``\\}`` and ``\\left``-free brackets count)."""
-    depths = []
-    d = 0
-    i = 0
-    n = len(s)
-    env = 0
-    while i < n:
-        depths.append(d + env)
-        ch = s[i]
-        if s.startswith("\\begin", i):
-            env += 1
-        elif s.startswith("\\end", i):
-            env = max(0, env - 1)
-        if ch in _OPEN:
-            d += 1
-        elif ch in _CLOSE:
-            d = max(0, d - 1)
-        i += 1
-    return depths
-
-
-def split_top(s: str, seps: list[str]) -> list[str]:
-    """Split on any separator that stands at bracket depth 0."""
-    depths = _depth_scan(s)
-    parts: list[str] = []
-    start = 0
-    i = 0
-    while i < len(s):
-        if depths[i] == 0:
-            hit = next((sep for sep in seps if s.startswith(sep, i)), None)
-            word = hit is not None and hit.isascii() and hit.isalpha()
-            if hit is not None and not (word and i > 0 and (s[i - 1].isalnum() or s[i - 1] == "\\")) \
-                    and not (word and i + len(hit) < len(s) and s[i + len(hit)].isalpha()):
-                if hit == "\\\\" or not hit.startswith("\\") or not (i + len(hit) < len(s) and s[i + len(hit)].isalpha()):
-                    parts.append(s[start:i])
-                    i += len(hit)
-                    start = i
-                    continue
-        i += 1
-    parts.append(s[start:])
-    return [p.strip() for p in parts]
-
-
-_LIST_SEPS = [";", ",", "、", "\\text{ and }", "\\text{and}", "\\text{ or }", "\\text{or}", " and ", " or ", "或", "和", "及",
-              "以及", "\\text{或}", "\\text{和}", "\\\\"]
-
-
-def _strip_outer(s: str, a: str, b: str) -> str | None:
-    if s.startswith(a) and s.endswith(b):
-        inner = s[len(a): len(s) - len(b)]
-        if _top_closed(inner):
-            return inner.strip()
-    return None
-
-
-def _top_closed(inner: str) -> bool:
-    d = 0
-    for ch in inner:
-        if ch in _OPEN:
-            d += 1
-        elif ch in _CLOSE:
-            d -= 1
-            if d < 0:
-                return False
-    return d == 0
-
-
-def structure(s: str, depth: int = 0) -> tuple:
-    """The shape of an answer: list, set, tuple, interval, relation, equation, or expression."""
-    s = s.strip().rstrip(".").strip() if not re.search(r"\d\.$", s.strip()) else s.strip()
-    if depth > 6:
-        return ("text", s)
-    if not s:
-        return ("text", "")
-    s = re.sub(r"^\\(?:text|mathrm)\{\s*(?:and|or)\s*\}\s*|^(?:and|or)\s+", "", s)
-    s = re.sub(r"^(?:[（(]\d[)）]\s*[.:：、]|[①②③④⑤⑥])\s*(?=\S)", "", s)  # "(1). x ; (2). y" part labels
-    if re.search(r"\\pm|\\mp|±|∓", s):
-        return _expand_pm(s, depth)
-    # environments first: cases -> ordered list of relations
-    m = re.fullmatch(r"\\begin\{cases\}(.*)\\end\{cases\}", s, re.DOTALL)
-    if m:
-        rows = [r for r in split_top(m.group(1).replace("&", " "), ["\\\\"]) if r]
-        return ("tuple", [structure(r, depth + 1) for r in rows], "cases")
-    semi = split_top(s, [";"])
-    if len(semi) > 1 and all(len(split_top(p, [","])) > 1 for p in semi if p):
-        return ("list", [("tuple", [structure(x, depth + 1) for x in split_top(p, [","]) if x], "(")
-                         for p in semi if p])
-    s = re.sub(r"(?<=[\d)\]}])or(?=[A-Z(\[{\\\d-])", " or ", s)
-    parts = [p for p in split_top(s, _LIST_SEPS) if p]
-    if len(parts) > 1:
-        return ("list", [structure(p, depth + 1) for p in parts])
-    if len(parts) == 1 and parts[0] != s:
-        return structure(parts[0], depth + 1)
-    # unions and set-builder
-    if s in ("\\emptyset", "\\{\\}"):
-        return ("emptyset",)
-    if "\\cup" in s:
-        pieces = split_top(s, ["\\cup"])
-        if len(pieces) > 1:
-            return ("union", [structure(p, depth + 1) for p in pieces])
-    inner = _strip_outer(s, "\\{", "\\}")
-    if inner is not None:
-        mid = split_top(inner, ["\\mid", "|", ":"])
-        if len(mid) == 2 and mid[0] and re.fullmatch(r"[A-Za-z](?:_\{?\w+\}?)?(?:\s*\\in\s*\\mathbb\{?R\}?)?", mid[0]):
-            var = mid[0].split("\\in")[0].strip()
-            conj = [c for c in split_top(mid[1], ["且", "\\text{且}", "\\text{ and }", " and ", "\\land", "\\wedge", ","])
-                    if c]
-            if len(conj) > 1:
-                return ("builder", var, ("all", [structure(c, depth + 1) for c in conj]))
-            return ("builder", var, structure(mid[1], depth + 1))
-        items = [p for p in split_top(inner, [",", ";"]) if p]
-        return ("set", [structure(p, depth + 1) for p in items])
-    # relations (equations, inequalities, membership)
-    rel = _relation(s, depth)
-    if rel is not None:
-        return rel
-    # brackets: tuple / interval
-    if len(s) >= 2 and s[0] in "([" and s[-1] in ")]" and _top_closed(s[1:-1]):
-        items = [p for p in split_top(s[1:-1], [",", ";"])]
-        if len(items) == 2 and all(items):
-            return ("interval", structure(items[0], depth + 1), structure(items[1], depth + 1), s[0], s[-1])
-        if len(items) > 2 or (len(items) == 2 and all(items)):
-            return ("tuple", [structure(p, depth + 1) for p in items], s[0])
-    if s.startswith("{") and s.endswith("}") and _top_closed(s[1:-1]):
-        items = [p for p in split_top(s[1:-1], [","]) if p]
-        if len(items) > 1:
-            return ("set", [structure(p, depth + 1) for p in items])
-    inner = _strip_outer(s, "\\langle", "\\rangle")
-    if inner is not None:
-        return ("tuple", [structure(p, depth + 1) for p in split_top(inner, [","])], "(")
-    # ratios and clock times
-    if ":" in s and "\\begin" not in s:
-        pieces = [p.strip() for p in split_top(s, [":"])]
-        if len(pieces) > 1 and all(pieces):
-            return ("ratio", [structure(p, depth + 1) for p in pieces], [p for p in pieces])
-    return _expr_or_text(s)
-
-
-def _expand_pm(s: str, depth: int) -> tuple:
-    s = re.sub(r"±|\\pm(?![A-Za-z])", lambda _: "\\pm ", s)
-    s = re.sub(r"∓|\\mp(?![A-Za-z])", lambda _: "\\mp ", s)
-    n = s.count("\\pm") + s.count("\\mp")
-    if n > 3:
-        return ("text", s)
-    parts = [p for p in split_top(s, [","]) if p]
-    if len(parts) > 1:
-        return ("list", [structure(p, depth + 1) for p in parts])
-    variants = []
-    for sign in ("+", "-"):
-        other = "-" if sign == "+" else "+"
-        v = s.replace("\\pm", sign).replace("\\mp", other)
-        variants.append(structure(v, depth + 1))
-    return ("list", variants)
-
-
-def _relation(s: str, depth: int) -> tuple | None:
-    depths = _depth_scan(s)
-    ops: list[tuple[int, str]] = []
-    for m in _REL_RE.finditer(s):
-        if depths[m.start()] == 0:
-            op = m.group()
-            if op in ("<", ">") and m.start() > 0 and s[m.start() - 1] == "\\":
-                continue
-            ops.append((m.start(), op))
-    if not ops:
-        return None
-    sides: list[str] = []
-    start = 0
-    kinds: list[str] = []
-    for pos, op in ops:
-        sides.append(s[start:pos].strip())
-        kinds.append(op)
-        start = pos + len(op)
-    sides.append(s[start:].strip())
-    if any(not x for x in sides):
-        return None
-    if kinds == ["\\in"]:
-        return ("member", sides[0], structure(sides[1], depth + 1))
-    if all(k == "=" for k in kinds):
-        return ("eq", [structure(x, depth + 1) for x in sides], sides)
-    if any(k in ("\\in", "\\notin") for k in kinds):
-        return ("text", s)
-    return ("rel", [structure(x, depth + 1) for x in sides], kinds, sides)
-
-
-def _expr_or_text(s: str) -> tuple:
-    try:
-        node = mx.parse(s)
-    except (ParseError, RecursionError, IndexError, ValueError, ZeroDivisionError):
-        return ("text", s)
-    return ("expr", node, s)
 
 
 # ----------------------------------------------------------------------------------------
@@ -683,96 +505,87 @@ def is_label(text: str) -> bool:
     return bool(_LABEL_RE.fullmatch(t2)) or t2.startswith("\\frac")
 
 
-def _strip_label(node: tuple) -> tuple:
+def _strip_label(node: Answer) -> Answer:
     """``k = 1`` -> ``1``; a chain of three or more sides, or one with no symbols, keeps its last side."""
-    if node[0] != "eq":
+    if not isinstance(node, Equation):
         return node
-    sides, texts = node[1], node[2]
-    if len(sides) >= 3:
-        return sides[-1]
-    if is_label(texts[0]):
-        return sides[-1]
-    if all(x[0] == "expr" and not mx.free_symbols(x[1]) for x in sides):
-        return sides[-1]
+    if len(node.sides) >= 3 or is_label(node.texts[0]):
+        return node.sides[-1]
+    if all(isinstance(x, Expr) and not mx.free_symbols(x.ast) for x in node.sides):
+        return node.sides[-1]
     return node
 
 
-def _unwrap(node: tuple) -> tuple:
-    while node[0] == "list" and len(node[1]) == 1:
-        node = node[1][0]
+def _unwrap(node: Answer) -> Answer:
+    while isinstance(node, ListOf) and len(node.items) == 1:
+        node = node.items[0]
     return node
 
 
-def equal_struct(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
+def equal_struct(g: Answer, p: Answer, ctx: Ctx) -> bool | None:
     """Compare two answer structures; ``None`` means undecided (unparseable)."""
     g, p = _unwrap(g), _unwrap(p)
-    if squash(_text_of(g)) and squash(_text_of(g)) == squash(_text_of(p)):
+    if squash(text_of(g)) and squash(text_of(g)) == squash(text_of(p)):
         return True
     g, p = _interval_as_tuple(g, p), _interval_as_tuple(p, g)
     g, p = _vector_as_tuple(g, p), _vector_as_tuple(p, g)
-    gk, pk = g[0], p[0]
-    if gk == "member" and pk != "member":
-        return equal_struct(g[2], p, ctx)
-    if pk == "member" and gk != "member":
-        return equal_struct(g, p[2], ctx)
-    if gk == "eq" and pk == "eq":
+    if isinstance(g, Member) and not isinstance(p, Member):
+        return equal_struct(g.set, p, ctx)
+    if isinstance(p, Member) and not isinstance(g, Member):
+        return equal_struct(g, p.set, ctx)
+    if isinstance(g, Equation) and isinstance(p, Equation):
         r = _equations(g, p, ctx)
         if r:
             return r
-    if gk == "eq" or pk == "eq":
+    if isinstance(g, Equation) or isinstance(p, Equation):
         g2, p2 = _strip_label(g), _strip_label(p)
-        if (g2, p2) != (g, p):
+        if g2 is not g or p2 is not p:
             return equal_struct(g2, p2, ctx)
-        if gk == "eq" and pk == "eq":
-            return False
         return False
-    _sets = ("interval", "union", "builder", "rel", "emptyset")
-    gc, pc = _is_condition_list(g), _is_condition_list(p)
-    if (gc and (pk in _sets or pc)) or (pc and gk in _sets):
+    gc, pc = is_condition_list(g), is_condition_list(p)
+    if (gc and (isinstance(p, REAL_SETS) or pc)) or (pc and isinstance(g, REAL_SETS)):
         return _real_sets(g, p, ctx)
-    if (gk in _sets and pk == "set") or (pk in _sets and gk == "set"):
+    if (isinstance(g, REAL_SETS) and isinstance(p, SetOf)) or (isinstance(p, REAL_SETS) and isinstance(g, SetOf)):
         return _real_sets(g, p, ctx)
-    if gk in ("list", "set", "tuple") or pk in ("list", "set", "tuple"):
+    if isinstance(g, COLLECTIONS) or isinstance(p, COLLECTIONS):
         return _collections(g, p, ctx)
-    if gk in _sets or pk in _sets:
+    if isinstance(g, REAL_SETS) or isinstance(p, REAL_SETS):
         return _real_sets(g, p, ctx)
-    if gk == "ratio" or pk == "ratio":
+    if isinstance(g, Ratio) or isinstance(p, Ratio):
         return _ratios(g, p, ctx)
-    if gk == "expr" and pk == "expr":
-        if mx.has_kind(g[1], {"word"}) or mx.has_kind(p[1], {"word"}):
+    if isinstance(g, Expr) and isinstance(p, Expr):
+        if mx.has_kind(g.ast, {"word"}) or mx.has_kind(p.ast, {"word"}):
             ctx.stage = "string"
-            return _text_norm(g[2]) == _text_norm(p[2])
-        return expr_equal(g[1], p[1], ctx)
-    if gk == "text" or pk == "text":
-        a, b = _text_norm(_text_of(g)), _text_norm(_text_of(p))
+            return _text_norm(g.text) == _text_norm(p.text)
+        return expr_equal(g.ast, p.ast, ctx)
+    if isinstance(g, Text) or isinstance(p, Text):
+        a, b = _text_norm(text_of(g)), _text_norm(text_of(p))
         ctx.stage = "string"
-        if gk == pk == "text" or (a and b):
+        if isinstance(g, Text) and isinstance(p, Text) or (a and b):
             return a == b if (a and b) else None
     return None
 
 
-def _interval_as_tuple(node: tuple, other: tuple) -> tuple:
-    """``(a, b)`` is a pair, not an open interval, when compared with a tuple, set or list."""
-    if node[0] == "interval" and node[3] == "(" and node[4] == ")" and other[0] in ("tuple", "set", "list"):
-        return ("tuple", [node[1], node[2]], "(")
+def _open_pair(node: Answer) -> Answer:
+    """An open interval ``(a, b)`` read as the pair it may also be."""
+    if isinstance(node, Interval) and node.is_open:
+        return TupleOf((node.lo, node.hi), "(")
     return node
 
 
-def _vector_as_tuple(node: tuple, other: tuple) -> tuple:
+def _interval_as_tuple(node: Answer, other: Answer) -> Answer:
+    """``(a, b)`` is a pair, not an open interval, when compared with a tuple, set or list."""
+    return _open_pair(node) if isinstance(other, COLLECTIONS) else node
+
+
+def _vector_as_tuple(node: Answer, other: Answer) -> Answer:
     """A one-row or one-column matrix compared with a tuple or list is read as that tuple."""
-    if node[0] == "expr" and node[1][0] == "matrix" and other[0] in ("tuple", "list", "interval"):
-        rows = node[1][1]
+    if isinstance(node, Expr) and node.ast[0] == "matrix" and isinstance(other, TupleOf | ListOf | Interval):
+        rows = node.ast[1]
         cells = rows[0] if len(rows) == 1 else [r[0] for r in rows] if all(len(r) == 1 for r in rows) else None
         if cells is not None:
-            return ("tuple", [("expr", c, "") for c in cells], "(")
+            return TupleOf(tuple(Expr(c, "") for c in cells), "(")
     return node
-
-
-def _text_of(node: tuple) -> str:
-    kind = node[0]
-    if kind in ("expr", "text"):
-        return node[-1] if kind == "expr" else node[1]
-    return ""
 
 
 def _text_norm(s: str) -> str:
@@ -781,11 +594,11 @@ def _text_norm(s: str) -> str:
     return s.casefold()
 
 
-def _equations(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
-    gs, ps = g[1], p[1]
-    if len(gs) != 2 or len(ps) != 2 or not all(x[0] == "expr" for x in gs + ps):
+def _equations(g: Equation, p: Equation, ctx: Ctx) -> bool | None:
+    gs, ps = g.sides, p.sides
+    if len(gs) != 2 or len(ps) != 2 or not all(isinstance(x, Expr) for x in gs + ps):
         return None
-    gl, gr, pl, pr = gs[0][1], gs[1][1], ps[0][1], ps[1][1]
+    gl, gr, pl, pr = (x.ast for x in gs + ps)  # type: ignore[union-attr]
     # same left side: compare the right sides with the full value policy (a+b=0.5 vs a+b=\frac12)
     for a, b, c, d in ((gl, gr, pl, pr), (gr, gl, pr, pl)):
         if compare_exprs(a, c, Ctx(tolerance="exact")) is True:
@@ -816,84 +629,82 @@ def _equations(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
     return ok
 
 
-def _flatten_tuples(node: tuple) -> list[tuple] | None:
-    items = node[1]
-    if all(it[0] == "tuple" for it in items):
-        return [x for it in items for x in it[1]]
+def _flatten_tuples(node: ListOf) -> list[Answer] | None:
+    """A list of tuples as one list of their items (``(1,2);(3,4)`` against ``1,2,3,4``)."""
+    if all(isinstance(it, TupleOf) for it in node.items):
+        return [x for it in node.items for x in it.items]  # type: ignore[union-attr]
     return None
 
 
-def _collections(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
-    gk, pk = g[0], p[0]
-    gi = list(g[1]) if gk in ("list", "set", "tuple") else [g]
-    pi = list(p[1]) if pk in ("list", "set", "tuple") else [p]
-    if gk == "interval" and pk == "tuple" and len(pi) == 2:
-        gi = [g[1], g[2]]
-        gk = "tuple"
-    if pk == "interval" and gk == "tuple" and len(gi) == 2:
-        pi = [p[1], p[2]]
-        pk = "tuple"
+def _collections(g: Answer, p: Answer, ctx: Ctx) -> bool | None:
+    """Lists, sets and tuples item by item: in order where a tuple is involved, else matched one to one."""
+    if isinstance(g, Interval) and isinstance(p, TupleOf) and len(p.items) == 2:
+        g = TupleOf((g.lo, g.hi), g.left)
+    elif isinstance(p, Interval) and isinstance(g, TupleOf) and len(g.items) == 2:
+        p = TupleOf((p.lo, p.hi), p.left)
+    gi, pi = list(items_of(g)), list(items_of(p))
     by_label = _match_labels(gi, pi, ctx)
     if by_label is not None:
         return by_label
     gi = [_strip_label(x) for x in gi]
     pi = [_strip_label(x) for x in pi]
-    if any(x[0] == "tuple" for x in gi):
-        pi = [_interval_as_tuple(x, ("tuple",)) for x in pi]
-    if any(x[0] == "tuple" for x in pi):
-        gi = [_interval_as_tuple(x, ("tuple",)) for x in gi]
-    ordered = gk == "tuple" and pk in ("tuple", "list", "set") or pk == "tuple" and gk in ("list", "set")
-    if gk == "tuple" and pk == "tuple" and g[2] != p[2] and "cases" not in (g[2], p[2]):
-        if len(gi) != 2 and g[2] in "([" and p[2] in "([":
-            return False
-    if gk == "list" and pk == "list" or gk == "set" or pk == "set":
-        ordered = ordered and not (gk == "set" and pk == "set")
-    if gk == "list" and pk == "list":
+    if any(isinstance(x, TupleOf) for x in gi):
+        pi = [_open_pair(x) for x in pi]
+    if any(isinstance(x, TupleOf) for x in pi):
+        gi = [_open_pair(x) for x in gi]
+    ordered = _ordered(g, p)
+    if isinstance(g, TupleOf) and isinstance(p, TupleOf) and g.bracket != p.bracket \
+            and "cases" not in (g.bracket, p.bracket) and len(gi) != 2:
+        return False  # (1, 2, 3) is not [1, 2, 3]
+    if isinstance(g, ListOf) and isinstance(p, ListOf):
         fg, fp = _flatten_tuples(g), _flatten_tuples(p)
-        if fg is not None and fp is None and all(x[0] != "tuple" for x in pi):
+        if fg is not None and fp is None and not any(isinstance(x, TupleOf) for x in pi):
             gi = fg
-        elif fp is not None and fg is None and all(x[0] != "tuple" for x in gi):
+        elif fp is not None and fg is None and not any(isinstance(x, TupleOf) for x in gi):
             pi = fp
     if len(gi) != len(pi):
-        if gk in ("set", "list", "expr", "eq") and pk in ("set", "list", "expr", "eq"):
-            gu = _dedupe(gi, ctx)
-            pu = _dedupe(pi, ctx)
-            if len(gu) == len(pu):
-                gi, pi = gu, pu
-            else:
-                return False
-        else:
+        if not (isinstance(g, _BAGS) and isinstance(p, _BAGS)):
+            return False
+        gi, pi = _dedupe(gi, ctx), _dedupe(pi, ctx)
+        if len(gi) != len(pi):
             return False
     if ordered:
-        for a, b in zip(gi, pi, strict=True):
-            if not equal_struct(a, b, ctx):
-                return False
-        ctx.stage = "structure" if ctx.stage == "numeric" else ctx.stage
-        return True
-    used = [False] * len(pi)
-    for a in gi:
-        found = False
-        for j, b in enumerate(pi):
-            if not used[j] and equal_struct(a, b, ctx):
-                used[j] = True
-                found = True
-                break
-        if not found:
+        if not all(equal_struct(a, b, ctx) for a, b in zip(gi, pi, strict=True)):
             return False
+    elif not _matched_one_to_one(gi, pi, ctx):
+        return False
     ctx.stage = "structure" if ctx.stage == "numeric" else ctx.stage
     return True
 
 
-def _labels(items: list[tuple]) -> dict[str, tuple] | None:
-    out: dict[str, tuple] = {}
+_BAGS = (SetOf, ListOf, Expr, Equation)  # where repeated items may collapse before counting
+
+
+def _ordered(g: Answer, p: Answer) -> bool:
+    """Items compare in order when a tuple meets a tuple, a list or a set."""
+    return isinstance(g, TupleOf) and isinstance(p, COLLECTIONS) or isinstance(p, TupleOf) and isinstance(g, ListOf | SetOf)
+
+
+def _matched_one_to_one(gi: list[Answer], pi: list[Answer], ctx: Ctx) -> bool:
+    used = [False] * len(pi)
+    for a in gi:
+        j = next((j for j, b in enumerate(pi) if not used[j] and equal_struct(a, b, ctx)), None)
+        if j is None:
+            return False
+        used[j] = True
+    return True
+
+
+def _labels(items: list[Answer]) -> dict[str, Answer] | None:
+    out: dict[str, Answer] = {}
     for it in items:
-        if it[0] != "eq" or len(it[1]) != 2 or not is_label(it[2][0]):
+        if not isinstance(it, Equation) or len(it.sides) != 2 or not is_label(it.texts[0]):
             return None
-        out[squash(it[2][0])] = it[1][1]
+        out[squash(it.texts[0])] = it.sides[1]
     return out if len(out) == len(items) else None
 
 
-def _match_labels(gi: list[tuple], pi: list[tuple], ctx: Ctx) -> bool | None:
+def _match_labels(gi: list[Answer], pi: list[Answer], ctx: Ctx) -> bool | None:
     """``a=1, b=2`` against ``b=2, a=1``: when both sides name the same unknowns, match by name."""
     gl, pl = _labels(gi), _labels(pi)
     if gl is None or pl is None or set(gl) != set(pl) or len(gl) < 2:
@@ -902,18 +713,18 @@ def _match_labels(gi: list[tuple], pi: list[tuple], ctx: Ctx) -> bool | None:
     return all(equal_struct(gl[k], pl[k], ctx) for k in gl)
 
 
-def _dedupe(items: list[tuple], ctx: Ctx) -> list[tuple]:
-    out: list[tuple] = []
+def _dedupe(items: list[Answer], ctx: Ctx) -> list[Answer]:
+    out: list[Answer] = []
     for it in items:
         if not any(equal_struct(it, o, ctx) for o in out):
             out.append(it)
     return out
 
 
-def _ratios(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
-    if g[0] != "ratio" or p[0] != "ratio":
+def _ratios(g: Answer, p: Answer, ctx: Ctx) -> bool | None:
+    if not (isinstance(g, Ratio) and isinstance(p, Ratio)):
         return False
-    gp, pp = g[2], p[2]
+    gp, pp = g.texts, p.texts
     timeish = all(re.fullmatch(r"\d{2}", x) for x in gp[1:] + pp[1:])
     if timeish:
         gv = [int(x) for x in gp] + [0] * (3 - len(gp))
@@ -922,25 +733,20 @@ def _ratios(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
         return gv[:3] == pv[:3]
     if len(gp) != len(pp):
         return False
-    return all(equal_struct(a, b, ctx) for a, b in zip(g[1], p[1], strict=True))
+    return all(equal_struct(a, b, ctx) for a, b in zip(g.parts, p.parts, strict=True))
 
 
 # -- real sets (intervals, unions, inequalities, set-builder) ------------------------------
-_CONDITIONS = ("rel",)
+def _is_condition(node: Answer) -> bool:
+    return isinstance(node, Relation) or is_condition_list(node)
 
 
-def _is_condition_list(node: tuple) -> bool:
-    """``x<-1 或 x>3``: a list whose items are all inequalities."""
-    return node[0] == "list" and len(node[1]) > 1 and all(x[0] == "rel" for x in node[1])
-
-
-def _real_sets(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
-    if g[0] == "interval" and p[0] == "interval":
-        if (g[3], g[4]) != (p[3], p[4]):
+def _real_sets(g: Answer, p: Answer, ctx: Ctx) -> bool | None:
+    if isinstance(g, Interval) and isinstance(p, Interval):
+        if (g.left, g.right) != (p.left, p.right):
             return False
-        return bool(equal_struct(g[1], p[1], ctx)) and bool(equal_struct(g[2], p[2], ctx))
-    if ctx.strict_sets and (p[0] in _CONDITIONS or _is_condition_list(p)) \
-            and not (g[0] in _CONDITIONS or _is_condition_list(g)):
+        return bool(equal_struct(g.lo, p.lo, ctx)) and bool(equal_struct(g.hi, p.hi, ctx))
+    if ctx.strict_sets and _is_condition(p) and not _is_condition(g):
         ctx.notes.append("the gold is a set or interval; a condition is not accepted for it")
         return False
     gs, ps = _as_real_set(g), _as_real_set(p)
@@ -953,27 +759,26 @@ def _real_sets(g: tuple, p: tuple, ctx: Ctx) -> bool | None:
 RealSet = tuple[Any, list[Any]]  # (membership function, critical points)
 
 
-def _const_value(node: tuple) -> Any:
-    if node[0] != "expr" or mx.free_symbols(node[1]):
+def _const_value(node: Answer) -> Any:
+    if not isinstance(node, Expr) or mx.free_symbols(node.ast):
         raise EvalError("not a constant")
-    v = _eval(node[1], {})
+    v = _eval(node.ast, {})
     if isinstance(v, tuple):
         raise EvalError("a matrix is not a number")
     return v
 
 
-def _as_real_set(node: tuple) -> RealSet | None:
+def _as_real_set(node: Answer) -> RealSet | None:
     try:
         return _real_set(node)
     except (EvalError, ZeroDivisionError, ValueError, TypeError, IndexError):
         return None
 
 
-def _real_set(node: tuple) -> RealSet | None:
-    kind = node[0]
-    if kind == "interval":
-        lo, hi = _const_value(node[1]), _const_value(node[2])
-        lc, hc = node[3] == "[", node[4] == "]"
+def _real_set(node: Answer) -> RealSet | None:
+    if isinstance(node, Interval):
+        lo, hi = _const_value(node.lo), _const_value(node.hi)
+        lc, hc = node.left == "[", node.right == "]"
         lo_m, hi_m = _mp(lo), _mp(hi)
 
         def member(t: Any) -> bool:
@@ -981,43 +786,43 @@ def _real_set(node: tuple) -> RealSet | None:
             return (tv > lo_m or (lc and tv == lo_m)) and (tv < hi_m or (hc and tv == hi_m))
 
         return member, [v for v in (lo, hi) if not CTX.isinf(_mp(v))]
-    if kind == "union":
-        parts = [_real_set(x) for x in node[1]]
+    if isinstance(node, UnionOf):
+        parts = [_real_set(x) for x in node.parts]
         if any(x is None for x in parts):
             return None
-        return (lambda t: any(m(t) for m, _ in parts)), [c for _, cs in parts for c in cs]
-    if kind == "set":
-        vals = [_const_value(x) for x in node[1]]
+        return (lambda t: any(m(t) for m, _ in parts)), [c for _, cs in parts for c in cs]  # type: ignore[misc]
+    if isinstance(node, SetOf):
+        vals = [_const_value(x) for x in node.items]
         return (lambda t: any(_close_exact(t, v) for v in vals)), vals
-    if kind == "expr":
+    if isinstance(node, Expr):
         v = _const_value(node)
         return (lambda t: _close_exact(t, v)), [v]
-    if kind == "member":
-        return _real_set(node[2])
-    if kind == "builder":
-        return _condition(node[2], node[1])
-    if kind == "emptyset":
+    if isinstance(node, Member):
+        return _real_set(node.set)
+    if isinstance(node, Builder):
+        return _condition(node.condition, node.var)
+    if isinstance(node, EmptySet):
         return (lambda t: False), []
-    if kind == "rel" or _is_condition_list(node):
+    if _is_condition(node):
         return _condition(node, None)
     return None
 
 
-def _condition(node: tuple, var: str | None) -> RealSet | None:
-    if node[0] == "member":
-        return _real_set(node[2])
-    if node[0] in ("list", "all"):
-        parts = [_condition(x, var) for x in node[1]]
+def _condition(node: Answer, var: str | None) -> RealSet | None:
+    if isinstance(node, Member):
+        return _real_set(node.set)
+    if isinstance(node, ListOf | AllOf):
+        parts = [_condition(x, var) for x in node.items]
         if not parts or any(x is None for x in parts):
             return None
-        combine = any if node[0] == "list" else all
-        return (lambda t: combine(m(t) for m, _ in parts)), [c for _, cs in parts for c in cs]
-    if node[0] != "rel":
+        combine = any if isinstance(node, ListOf) else all
+        return (lambda t: combine(m(t) for m, _ in parts)), [c for _, cs in parts for c in cs]  # type: ignore[misc]
+    if not isinstance(node, Relation):
         return None
-    sides, ops = node[1], node[2]
-    if not all(x[0] == "expr" for x in sides):
+    sides, ops = node.sides, node.ops
+    if not all(isinstance(x, Expr) for x in sides):
         return None
-    asts = [x[1] for x in sides]
+    asts = [x.ast for x in sides]  # type: ignore[union-attr]
     nonconst = [a for a in asts if mx.free_symbols(a)]
     if not nonconst:
         return None
@@ -1051,11 +856,11 @@ def _condition(node: tuple, var: str | None) -> RealSet | None:
     return member, crit
 
 
-def _region(node: tuple, names: list[str]) -> RealSet | None:
+def _region(node: Relation, names: list[str]) -> RealSet | None:
     """An inequality in several variables, as a membership test on a fixed grid of points."""
     if len(names) > 4:
         return None
-    sides, ops = [x[1] for x in node[1]], node[2]
+    sides, ops = [x.ast for x in node.sides], node.ops  # type: ignore[union-attr]
     grid = [Fraction(k, 3) - 5 for k in range(31)]
 
     def member(t: Any) -> bool:
@@ -1166,7 +971,7 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
         if ctx.stage == "timeout":
             return Verdict(False, "timeout", gp.text, pp.text, reason)
         return Verdict(False, "string", gp.text, pp.text, reason + "; texts differ",
-                       unparsed=ps[0] == "text" and gs[0] != "text")
+                       unparsed=isinstance(ps, Text) and not isinstance(gs, Text))
     stage = ctx.stage
     reason = "equal" if result else "not equal"
     if ctx.notes:
@@ -1174,24 +979,24 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
     return Verdict(bool(result), stage, gp.text, pp.text, reason, policy=ctx.policy)
 
 
-def _degree_variants(gp: Prepared, pp: Prepared, ps: tuple, gs: tuple, ctx: Ctx) -> bool | None:
+def _degree_variants(gp: Prepared, pp: Prepared, ps: Answer, gs: Answer, ctx: Ctx) -> bool | None:
     """``48°`` also equals ``\\frac{4\\pi}{15}`` (radians): convert the side in degrees."""
     plain, deg = (gs, ps) if pp.degrees else (ps, gs)
-    if plain[0] != "expr" or deg[0] != "expr":
+    if not (isinstance(plain, Expr) and isinstance(deg, Expr)):
         return None
-    rad = ("expr", ("mul", [deg[1], ("div", ("const", "pi"), ("num", Fraction(180), None))]), "")
+    rad = Expr(("mul", [deg.ast, ("div", ("const", "pi"), ("num", Fraction(180), None))]), "")
     r = equal_struct(plain, rad, ctx) if pp.degrees else equal_struct(rad, plain, ctx)
     if r:
         ctx.notes.append("degrees converted to radians")
     return r
 
 
-def _percent_variants(gp: Prepared, pp: Prepared, ps: tuple, gs: tuple, ctx: Ctx) -> bool | None:
+def _percent_variants(gp: Prepared, pp: Prepared, ps: Answer, gs: Answer, ctx: Ctx) -> bool | None:
     """``10%`` equals ``10`` and ``0.1``: try the side without % both as is and divided by 100."""
     plain, pct = (gs, ps) if pp.percent else (ps, gs)
-    if plain[0] != "expr" or pct[0] != "expr":
+    if not (isinstance(plain, Expr) and isinstance(pct, Expr)):
         return None
-    scaled = ("expr", ("div", pct[1], ("num", Fraction(100), None)), "")
+    scaled = Expr(("div", pct.ast, ("num", Fraction(100), None)), "")
     r = equal_struct(plain, scaled, ctx) if pp.percent else equal_struct(scaled, plain, ctx)
     if r:
         ctx.notes.append("percent read as a fraction")

@@ -402,7 +402,7 @@ def extract_blanks(text: str, n: int) -> list[str] | None:
 
 
 def _split_blanks(seg: str, n: int) -> list[str] | None:
-    from evalkit.grading.equivalence import split_top
+    from evalkit.grading.answers import split_top
 
     seg = seg.strip().rstrip("。.").strip()
     for seps in (["；", ";"], ["，", "、"], [","], ["和", " and "]):
