@@ -384,7 +384,7 @@ async def judge_run(run: Any, judge: Any, concurrency: int = 8, only_missing: bo
     from evalkit.types import GenerationConfig, Message, Request, Text
 
     async def ask(prompt: str) -> str:
-        resp = await judge.generate(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
+        resp = await judge.respond(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
         if not resp.ok:
             raise RuntimeError(resp.error)
         return resp.text

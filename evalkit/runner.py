@@ -210,14 +210,14 @@ class Runner:
             key = request_key(self._cache_identity, request)
             hit = self.cache.get(key)
             if hit is not None:
-                return hit, 0, True
+                return self.adapter.finish(hit), 0, True
         cfg = self.cfg
         attempt = 0
         while True:
             attempt += 1
             t0 = time.perf_counter()
             try:
-                resp = await asyncio.wait_for(self.adapter.generate(request), cfg.timeout_s)
+                resp = await asyncio.wait_for(self.adapter.respond(request), cfg.timeout_s)
             except TimeoutError:
                 resp = Response(error=f"no answer within {cfg.timeout_s:g}s", retryable=True)
             except Exception as exc:  # an adapter bug is an error on this sample, not a crash
@@ -342,7 +342,7 @@ class Runner:
     @staticmethod
     def _make_judge(judge: Adapter) -> Callable[[str], Any]:
         async def ask(prompt: str) -> str:
-            resp = await judge.generate(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
+            resp = await judge.respond(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
             if not resp.ok:
                 raise RuntimeError(f"judge {judge.uri} failed: {resp.error}")
             return resp.text

@@ -26,7 +26,7 @@ def ask(adapter: Any, text: str = "What is 1+1?", config: GenerationConfig | Non
     async def go() -> Response:
         try:
             request = Request((Message("user", (Text(text), *images)),), config or GenerationConfig())
-            return await adapter.generate(request)
+            return await adapter.respond(request)
         finally:
             await adapter.aclose()
 

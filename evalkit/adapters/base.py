@@ -1,11 +1,23 @@
-"""The adapter protocol every model back end implements."""
+"""The adapter protocol every model back end implements, and the step every answer goes through.
+
+An adapter implements ``async generate(request) -> Response``; callers use :meth:`Adapter.respond`,
+which is ``generate`` followed by :meth:`Adapter.finish` — the one shared step that keeps a model's
+reasoning apart from its answer (a ``<think>…</think>`` block moves from ``text`` to ``reasoning``),
+whichever back end answered (OpenAI-compatible, Anthropic, hf, command, replay, plug-ins). Every
+adapter accepts the option ``split_think`` (default true) to turn the step off.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from evalkit.errors import EvalkitError
 from evalkit.types import Request, Response
+
+# options every adapter accepts (merged into each subclass's ``options_doc``)
+SHARED_OPTIONS = {"split_think": "keep a <think>...</think> block out of the answer, as reasoning (default true)"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
 
@@ -33,8 +45,12 @@ class Adapter:
     # holds its model in this process and wants a GPU: a sweep on Ray serves it from one actor per model
     needs_gpu: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.options_doc = {**cls.options_doc, **SHARED_OPTIONS}
+
     def __init__(self, target: str = "", **options: Any) -> None:
-        unknown = set(options) - set(self.options_doc)
+        unknown = set(options) - set(self.options_doc) - set(SHARED_OPTIONS)
         if unknown:
             allowed = ", ".join(sorted(self.options_doc)) or "none"
             raise AdapterError(
@@ -42,6 +58,7 @@ class Adapter:
             )
         self.target = target
         self.options = options
+        self.split_think = _flag(options, "split_think", True)
 
     @property
     def uri(self) -> str:
@@ -65,6 +82,14 @@ class Adapter:
     async def generate(self, request: Request) -> Response:
         raise NotImplementedError
 
+    async def respond(self, request: Request) -> Response:
+        """What callers use: :meth:`generate`, then the shared :meth:`finish` step."""
+        return self.finish(await self.generate(request))
+
+    def finish(self, response: Response) -> Response:
+        """The step every answer goes through (a cached one too): reasoning kept apart from the answer."""
+        return separate_reasoning(response) if self.split_think else response
+
     async def aclose(self) -> None:
         """Release connections, processes or models."""
 
@@ -80,3 +105,38 @@ def redact(options: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def _flag(options: dict[str, Any], name: str, default: bool) -> bool:
+    value = options.get(name, default)
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or text in _TRUE | _FALSE:
+        return value if isinstance(value, bool) else text in _TRUE
+    raise AdapterError(f"-M {name}={value!r}: expected true or false")
+
+
+def split_think(text: str) -> tuple[str, str | None]:
+    """``"<think>why</think>answer"`` → ``("answer", "why")``; text without the block is unchanged.
+
+    The opening tag may be missing (chat templates that put it in the prompt: ``"why</think>answer"``);
+    a block that never closes (the model ran out of tokens while thinking) is all reasoning and no answer.
+    """
+    stripped = text.lstrip()
+    opened = stripped.startswith("<think>")
+    if not opened and "</think>" not in stripped[:20000]:
+        return text, None
+    head, sep, tail = stripped.partition("</think>")
+    if not sep:
+        return "", stripped.removeprefix("<think>").strip()
+    return tail.lstrip(), head.removeprefix("<think>").strip()
+
+
+def separate_reasoning(response: Response) -> Response:
+    """``response`` with a ``<think>`` block moved from its text to its reasoning (joined to any it had)."""
+    if not response.ok or "think>" not in response.text:
+        return response
+    answer, thought = split_think(response.text)
+    if thought is None:
+        return response
+    reasoning = "\n\n".join(p for p in (response.reasoning, thought) if p)
+    return replace(response, text=answer, reasoning=reasoning or None)

@@ -2,8 +2,8 @@
 
 This module owns the OpenAI wire format: chat messages with text and image parts (base64 data
 URLs of images resized to the configured limits), sampling fields, engine-specific extra fields,
-reasoning kept apart from the answer (``reasoning_content``/``reasoning`` fields, or a leading
-``<think>…</think>`` block), token usage, and the plain ``/completions`` endpoint for base models.
+reasoning kept apart from the answer (``reasoning_content``/``reasoning`` fields; a ``<think>…</think>``
+block in the text is the shared step of :mod:`evalkit.adapters.base`), token usage, and the plain ``/completions`` endpoint for base models.
 Transport, limits and error outcomes come from :mod:`evalkit.adapters.remote`.
 """
 
@@ -37,7 +37,6 @@ class OpenAIAdapter(RemoteAdapter):
         "endpoint": "'chat' (default: /chat/completions) or 'completions' (/completions, for base models)",
         "max_tokens_field": "body field for the token limit: max_tokens (default) or max_completion_tokens",
         "image_detail": "detail hint sent with each image: auto, low or high (default: not sent)",
-        "split_think": "move a leading <think>...</think> block out of the answer into reasoning (default true)",
         "stream": "ask for a server-sent event stream (keeps long generations alive through proxies; default false)",
     }
     default_base_url = "https://api.openai.com/v1"
@@ -52,7 +51,6 @@ class OpenAIAdapter(RemoteAdapter):
             raise AdapterError(f"-M endpoint={self.endpoint}: expected one of {', '.join(ENDPOINTS)}")
         self.max_tokens_field = str(options.get("max_tokens_field", "max_tokens"))
         self.image_detail = options.get("image_detail")
-        self.split_think = opt_bool(options, "split_think", True)
         self.stream = opt_bool(options, "stream", False)
 
     def path_for(self, request: Request) -> str:
@@ -106,8 +104,6 @@ class OpenAIAdapter(RemoteAdapter):
             reasoning = message.get("reasoning_content") or message.get("reasoning") or None
         else:
             text, reasoning = str(choice.get("text") or ""), None
-        if self.split_think and reasoning is None:
-            text, reasoning = split_think(text)
         meta = {"finish_reason": choice["finish_reason"]} if choice.get("finish_reason") else {}
         return Response(text=text, reasoning=reasoning, usage=read_usage(payload.get("usage")), meta=meta)
 
@@ -170,17 +166,6 @@ def content_text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     raise ResponseShapeError(f"message content is a {type(content).__name__}")
-
-
-def split_think(text: str) -> tuple[str, str | None]:
-    """``("<think>why</think>answer")`` → ``("answer", "why")``; text without the block is unchanged."""
-    stripped = text.lstrip()
-    if not stripped.startswith("<think>") and "</think>" not in stripped[:20000]:
-        return text, None
-    head, sep, tail = stripped.partition("</think>")
-    if not sep:
-        return text, None
-    return tail.lstrip(), head.removeprefix("<think>").strip()
 
 
 def read_usage(usage: Any) -> Usage:
