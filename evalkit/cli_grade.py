@@ -337,8 +337,13 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
     return len(new)
 
 
-def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: dict[str, Any]) -> None:
-    """Add one mark per sample to a run, reconcile, and rewrite samples, summary and the grading log."""
+def write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, float] | None,
+                log: dict[str, Any]) -> None:
+    """Add marks (one, or a list, per sample) to a run, reconcile, and rewrite samples, summary and the log.
+
+    ``threshold`` overrides the item's (one number, or one per sample id). A log entry with a ``round``
+    replaces the earlier entry of the same round (the marking room writes as marking proceeds).
+    """
     from evalkit.grading.gaokao import threshold_for, with_marks
     from evalkit.grading.metrics import summarize
     from evalkit.results import (
@@ -356,7 +361,9 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: d
     records: dict[str, dict[str, Any]] = {str(rec.get("id")): rec for rec in iter_sample_lines(run.path / SAMPLES_FILE)}
     for sid, mark in marks.items():
         res = by_id[sid]
-        res.score = with_marks(res.score, [mark], threshold_for(res.metadata, task_default, threshold))
+        limit = threshold.get(sid) if isinstance(threshold, dict) else threshold
+        new = list(mark) if isinstance(mark, list | tuple) else [mark]
+        res.score = with_marks(res.score, new, threshold_for(res.metadata, task_default, limit))
         records[sid] = {**records[sid], "score": res.score.to_dict()}
     compact_samples(run.path / SAMPLES_FILE, records)
     results = [SampleResult.from_dict(r) for r in records.values()]
@@ -366,7 +373,8 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | None, log: d
     summary.setdefault("model", run.model)
     write_summary(run.path, summary)
     record = dict(run.record)
-    record.setdefault("grading", []).append({**log, "marks": len(marks), "at": now_iso()})
+    entries = [e for e in record.get("grading", []) if not (log.get("round") and e.get("round") == log["round"])]
+    record["grading"] = [*entries, {"marks": len(marks), **log, "at": now_iso()}]
     write_json_atomic(run.path / RUN_FILE, record)
 
 
@@ -456,6 +464,33 @@ def judge_cmd(
     failed = sum(1 for m in marks.values() if m.status != "graded")
     typer.echo(f"judged {len(marks)} solutions in {run_dir}" + (f" ({failed} unparsed or failed)" if failed else ""))
     print_score_card(load_run(run_dir).summary, Console())
+
+
+@grade_app.command("serve")
+def serve_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders to mark together (the same paper, several models).")],
+    host: Annotated[str, typer.Option("--host", help="Address to bind (only this machine by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    db: Annotated[Path | None, typer.Option("--db", help="The round's database (default: beside the runs).")] = None,
+    marker: Annotated[list[str] | None, typer.Option("--marker", help="Add a marker by name (repeatable).")] = None,
+    arbiter: Annotated[list[str] | None, typer.Option("--arbiter", help="Add an arbiter by name (repeatable).")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Points two markers may differ by (default: the paper's, else 2).")] = None,
+    markers_per_answer: Annotated[int, typer.Option("--markers-per-answer", min=1, max=2, help="Markers per answer (2: double marking).")] = 2,
+    mode: Annotated[str, typer.Option("--mode", help="Beyond the threshold: 'arbiter', or 'third' (a third marker, then an arbiter).")] = "arbiter",
+    include_all: Annotated[bool, typer.Option("--all", help="Mark every item, not only solutions.")] = False,
+) -> None:
+    """The marking room: teachers mark the runs' answers in the browser, double-blind, with arbitration."""
+    from evalkit.errors import EvalkitError
+    from evalkit.serve import open_round, require_extra, serve
+
+    people = [(n, "marker") for n in marker or []] + [(n, "arbiter") for n in arbiter or []]
+    try:
+        require_extra()
+        rnd = open_round(runs, db=db, include_all=include_all, threshold=threshold,
+                         markers_per_answer=markers_per_answer, mode=mode, people=people)
+    except EvalkitError as exc:
+        _fail(str(exc))
+    serve(rnd, host, port, echo=typer.echo)
 
 
 # -- the score card ---------------------------------------------------------------------------------

@@ -1,0 +1,197 @@
+"""One marking round over run folders: what markers see, and the marks going back into the runs.
+
+A round is the answers of one or more run folders (several models' answers to the same paper are
+marked together, shuffled and anonymised), the store that holds its state, and a writer thread that
+puts every settled answer's teachers' marks into its run folder with :func:`evalkit.cli_grade.write_marks`,
+the code ``evalkit grade import`` uses — atomically, as marking proceeds, and again at start for any
+mark the previous process committed but did not write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import EvalkitError
+from evalkit.serve.store import MODES, Answer, AnswerSpec, Store
+from evalkit.types import SampleResult
+
+
+class RoundError(EvalkitError):
+    """The runs given to ``evalkit grade serve`` cannot form a marking round (one sentence)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """What a marker sees of one answer (never the model's name or run)."""
+
+    question: str
+    figures: tuple[str, ...]
+    reference: str
+    rubric: tuple[dict[str, Any], ...]
+    response: str
+    machine: tuple[dict[str, Any], ...]
+    type: str
+    number: str
+    paper: str
+    max_points: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+    target: Any = None
+
+
+def default_db(run_dirs: list[Path]) -> Path:
+    """``marking-<hash of the runs>.sqlite`` in the runs' common folder: one round per set of runs."""
+    resolved = sorted(str(p.resolve()) for p in run_dirs)
+    parents = [Path(p).parent for p in resolved]
+    common = parents[0]
+    while not all(p == common or common in p.parents for p in parents):
+        common = common.parent
+    digest = hashlib.sha256("\n".join(resolved).encode()).hexdigest()[:10]
+    return common / f"marking-{digest}.sqlite"
+
+
+def _figures(result: SampleResult, run_dir: Path) -> tuple[str, ...]:
+    out = []
+    for msg in result.prompt:
+        parts = msg.get("content")
+        for part in parts if isinstance(parts, list) else []:
+            if isinstance(part, dict) and part.get("type") == "image" and part.get("path"):
+                path = Path(str(part["path"]))
+                out.append(str(path if path.is_absolute() or path.exists() else run_dir / path))
+    return tuple(out)
+
+
+def make_item(result: SampleResult, run_dir: Path) -> Item:
+    from evalkit.cli_grade import _question_text, _reference
+
+    meta = result.metadata
+    return Item(
+        question=_question_text(result), figures=_figures(result, run_dir), reference=_reference(result),
+        rubric=tuple(meta.get("rubric") or ()), response=result.response or "",
+        machine=tuple(m for m in result.score.details.get("marks", []) if m.get("grader") not in ("human", "arbiter"))
+        or ({"grader": result.score.grader, "points": result.score.points, "status": result.score.status},),
+        type=str(meta.get("type") or ""), number=str(meta.get("number") or ""), paper=str(meta.get("paper") or ""),
+        max_points=result.score.max_points, metadata=dict(meta), target=result.target,
+    )
+
+
+class Round:
+    """The answers of the runs, the store, and the writer that keeps the run folders up to date."""
+
+    def __init__(self, run_dirs: list[Path], db_path: Path | None = None, *, include_all: bool = False,
+                 threshold: float | None = None, markers: int = 2, mode: str = "arbiter") -> None:
+        from evalkit.grading.gaokao import threshold_for
+        from evalkit.results import ResultsError, load_run
+
+        if not run_dirs:
+            raise RoundError("give at least one run folder to mark")
+        if mode not in MODES:
+            raise RoundError(f"--mode {mode!r}: allowed: {', '.join(MODES)}")
+        try:
+            runs = [load_run(p) for p in run_dirs]
+        except ResultsError as exc:
+            raise RoundError(str(exc)) from None
+        self.db_path = Path(db_path) if db_path else default_db(run_dirs)
+        self.store = Store(self.db_path)
+        if self.store.setting("markers") is None:
+            self.store.set_setting("markers", markers)
+            self.store.set_setting("mode", mode)
+        self.items: dict[tuple[str, str], Item] = {}
+        specs = []
+        for run in runs:
+            path = str(run.path.resolve())
+            task_default = run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold")
+            for r in run.results:
+                if r.response is None or (not include_all and r.metadata.get("type") != "solution"):
+                    continue
+                self.items[(path, r.id)] = make_item(r, run.path)
+                question = f"{r.metadata.get('paper', run.task)}#{r.metadata.get('number', r.id)}"
+                specs.append(AnswerSpec(path, run.model, r.id, question, str(r.metadata.get("paper") or run.task),
+                                        str(r.metadata.get("number") or r.id), str(r.metadata.get("type") or ""),
+                                        r.score.max_points, threshold_for(r.metadata, task_default, threshold)))
+        if not specs:
+            raise RoundError("these runs have no answers to mark (solutions with a response; --all marks every item)")
+        self.store.add_answers(specs)
+        self.runs = self.store.runs()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_flush: dict[str, float] = {}
+
+    def item(self, answer: Answer) -> Item:
+        return self.items[(self.runs[answer.run_id][0], answer.sample_id)]
+
+    # -- the writer ---------------------------------------------------------------------------------------
+    def start_writer(self) -> None:
+        self.flush()  # whatever the last process committed but did not write
+        self._thread = threading.Thread(target=self._loop, name="evalkit-marks-writer", daemon=True)
+        self._thread.start()
+
+    def stop_writer(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+        self.flush()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=2.0)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self.flush()
+
+    def flush(self) -> int:
+        """Write every settled answer whose marks changed into its run folder; returns how many answers."""
+        store = Store(self.db_path)  # this thread's own connection
+        try:
+            return self._flush(store)
+        finally:
+            store.close()
+
+    def _flush(self, store: Store) -> int:
+        from evalkit.cli_grade import write_marks
+        from evalkit.grading.gaokao import Mark
+        from evalkit.results import load_run
+
+        dirty = store.dirty()
+        by_run: dict[int, list[tuple[Answer, int]]] = defaultdict(list)
+        for ans, version in dirty:
+            by_run[ans.run_id].append((ans, version))
+        written = 0
+        for run_id, answers in by_run.items():
+            marks: dict[str, list[Mark]] = {}
+            thresholds: dict[str, float] = {}
+            for ans, _ in answers:
+                if ans.state == "open":
+                    continue  # not settled yet: the run keeps what it had
+                rows = store.marks_of(ans.id)
+                marks[ans.sample_id] = [
+                    Mark("arbiter" if m["role"] == "arbiter" else "human", float(m["points"]), ans.max_points,
+                         marker=m["name"], steps=_steps(m["steps"])) for m in rows]
+                thresholds[ans.sample_id] = ans.threshold
+            if marks:
+                path = self.runs[run_id][0]
+                write_marks(load_run(path), marks, thresholds, {"round": str(self.db_path), "grader": "marking room"})
+                self.last_flush[path] = time.time()
+                written += len(marks)
+            store.mark_written({ans.id: version for ans, version in answers})
+        return written
+
+
+def _steps(raw: str) -> list[dict[str, Any]]:
+    import json
+
+    try:
+        data = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return data if isinstance(data, list) else []
