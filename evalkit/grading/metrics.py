@@ -85,3 +85,17 @@ def unparsed_rate(results: Sequence[SampleResult]) -> dict[str, Any]:
     n = len(results)
     unparsed = sum(1 for r in results if r.score.status == "unparsed")
     return {"unparsed_rate": unparsed / n if n else 0.0}
+
+
+@metrics.register("circular_accuracy")
+def circular_accuracy(results: Sequence[SampleResult]) -> dict[str, Any]:
+    """MMBench's CircularEval: a question counts only when every rotation of its options is right.
+
+    Rows of one question share ``metadata["circular_group"]``; a result without one is its own group.
+    """
+    groups: dict[str, bool] = {}
+    for r in results:
+        key = str(r.metadata.get("circular_group") or f"id:{r.id}")
+        groups[key] = groups.get(key, True) and r.score.value >= 1.0
+    n = len(groups)
+    return {"circular_accuracy": sum(groups.values()) / n if n else 0.0, "circular_questions": n}

@@ -104,6 +104,11 @@ def load_hf_rows(spec: DatasetSpec) -> Iterator[dict[str, Any]]:
         kwargs["name"] = spec.config
     if spec.split:
         kwargs["split"] = spec.split
+    if spec.options.get("revision"):
+        kwargs["revision"] = str(spec.options["revision"])
+    if spec.options.get("data_files"):  # a layout the card's configs do not declare (a parquet export)
+        kwargs["data_files"] = spec.options["data_files"]
+        kwargs.pop("name", None)
     try:
         if local.exists() and local.is_dir() and any(local.glob("*.arrow")) and not any(local.glob("*.parquet")):
             ds: Any = datasets.load_from_disk(str(local))

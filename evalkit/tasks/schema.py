@@ -23,12 +23,17 @@ TOP_FIELDS = {
     "generation": dict,
     "modality": str,
     "options": dict,
+    "about": dict,
 }
 REQUIRED = ("name", "dataset")
 DATASET_FIELDS = {"path", "hf", "config", "split", "format", "fields", "options"}
 PROMPT_FIELDS = {"template", "system"}
 GRADER_FIELDS = {"name", "options"}
 MODALITIES = ("text", "image", "mixed")
+ABOUT_FIELDS = {"group", "title", "homepage", "paper", "licence", "gated", "data", "fields", "rule", "checked",
+                "fixture", "notes"}
+GROUPS = ("gaokao", "knowledge", "math", "multimodal", "other")
+SPEC_OVERRIDES = ("split", "config", "hf")  # -T KEY=VALUE that re-point a hub dataset
 
 
 def _fail(path: Path, field: str, msg: str) -> TaskError:
@@ -91,6 +96,43 @@ def parse_grader(path: Path, data: dict[str, Any] | str | None) -> GraderSpec:
     return GraderSpec(name, dict(options))
 
 
+def parse_about(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue block: where a benchmark comes from, its licence, fields, rule and fixture."""
+    _check_keys(path, "about.", data, ABOUT_FIELDS)
+    group = data.get("group", "other")
+    if group not in GROUPS:
+        raise _fail(path, "about.group", f"is {group!r}; allowed: {', '.join(GROUPS)}")
+    about = {**data, "group": group}
+    if data.get("fixture"):
+        fixture = (path.parent / str(data["fixture"])).resolve()
+        if not fixture.exists():
+            raise _fail(path, "about.fixture", f"names {fixture}, which does not exist")
+        about["fixture"] = str(fixture)
+    return about
+
+
+def apply_task_options(path: Path, spec: DatasetSpec, declared: dict[str, Any],
+                       given: dict[str, Any]) -> DatasetSpec:
+    """-T options reach the dataset: declared ones as loader options, split/config/hf re-point a hub id.
+
+    A -T key the task file does not declare is an error naming the keys it does take.
+    """
+    from dataclasses import replace
+
+    allowed = [*declared, *(SPEC_OVERRIDES if spec.hf_id or spec.format in ("hub", "hf") else ())]
+    for key in given:
+        if key != "data" and key not in allowed:
+            takes = ", ".join(allowed) if allowed else "none"
+            raise TaskError(f"-T {key}={given[key]}: task file {path} takes no option {key!r}; it takes: {takes}")
+    values = {**declared, **{k: v for k, v in given.items() if k in declared}}
+    overrides = {k: str(given[k]) for k in SPEC_OVERRIDES if k in given}
+    if "hf" in overrides:
+        overrides["hf_id"] = overrides.pop("hf")
+        if spec.path is not None:  # --data wins over the hub id
+            overrides.pop("hf_id")
+    return replace(spec, options={**spec.options, **values}, **overrides)
+
+
 def task_from_yaml(path: Path, data_override: str | None = None, options: dict[str, Any] | None = None) -> Task:
     import yaml
 
@@ -129,15 +171,17 @@ def task_from_dict(
         generation = GenerationConfig.from_dict(data.get("generation"))
     except (TypeError, ValueError) as exc:
         raise _fail(path, "generation", str(exc)) from None
-    task_options = {**(data.get("options") or {}), **(options or {})}
+    declared = dict(data.get("options") or {})
+    task_options = {**declared, **(options or {})}
     if "data" in task_options and data_override is None:
         data_override = str(task_options["data"])
     metrics = [str(m) for m in data.get("metrics", ["accuracy"])]
+    dataset = apply_task_options(path, parse_dataset(path, data["dataset"], data_override), declared, options or {})
     return Task(
         name=str(data["name"]),
         description=str(data.get("description", "")).strip(),
         version=str(data.get("version", "1")),
-        dataset=parse_dataset(path, data["dataset"], data_override),
+        dataset=dataset,
         template=prompt.get("template"),
         system_prompt=prompt.get("system"),
         grader=parse_grader(path, data.get("grader")),
@@ -146,4 +190,5 @@ def task_from_dict(
         modality=modality,
         source=str(path),
         options=task_options,
+        about=parse_about(path, data.get("about") or {}),
     )

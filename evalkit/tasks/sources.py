@@ -27,6 +27,7 @@ for _name, _target in {
     "csv": "evalkit.tasks.sources:load_rows",
     "parquet": "evalkit.tasks.sources:load_rows",
     "hf": "evalkit.tasks.sources:load_hf",
+    "hub": "evalkit.tasks.columns:load_hub",
     # layout loaders, each in its own module
     "gaokao-paper": "evalkit.tasks.gaokao:load_paper",
     "gaokao-bench": "evalkit.tasks.gaokao:load_gaokao_bench",
@@ -87,10 +88,10 @@ def _parse_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
     elif fmt == "csv":
         with path.open(encoding="utf-8", newline="") as fh:
             yield from csv.DictReader(fh)
-    elif fmt == "parquet":
-        import pandas as pd
+    elif fmt == "parquet":  # pyarrow gives plain lists and dicts (pandas would give numpy arrays)
+        import pyarrow.parquet as pq
 
-        yield from pd.read_parquet(path).to_dict(orient="records")
+        yield from pq.read_table(path).to_pylist()
     else:
         raise TaskError(f"{path}: unknown row format {fmt!r}")
 

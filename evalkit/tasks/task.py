@@ -60,6 +60,8 @@ class Task:
     modality: Modality = "text"
     source: str = ""  # where the definition came from (file path or "module:function")
     options: dict[str, Any] = field(default_factory=dict)
+    # what the catalogue says of it: group, homepage, licence, data, fields, rule, checked, fixture
+    about: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def samples(self) -> list[Sample]:

@@ -30,7 +30,6 @@ import io
 import re
 import string
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -89,18 +88,9 @@ def _configs(spec: DatasetSpec, known: tuple[str, ...], option: str) -> list[str
 
 def rows(spec: DatasetSpec, config: str | None = None) -> Iterator[dict[str, Any]]:
     """Rows of one config and split: from the hub id, or a local copy (``PATH/<config>/`` if present)."""
-    from evalkit.tasks.hub import load_hf_rows
+    from evalkit.tasks.local_copy import dataset_rows
 
-    sub = replace(spec, format="hf", config=config, options={**spec.options, "decode_images": False})
-    if spec.path is not None:
-        local = spec.path.expanduser()
-        if not local.exists():
-            raise TaskError(f"--data {local}: no such file or folder")
-        if config and (local / config).is_dir():
-            sub = replace(sub, path=local / config, config=None, hf_id=None)
-        else:
-            sub = replace(sub, path=local, hf_id=None, config=None if local.is_dir() else config)
-    yield from load_hf_rows(sub)
+    yield from dataset_rows(spec, config)
 
 
 def to_image(value: Any, name: str, base: Path | None = None) -> Image | None:
