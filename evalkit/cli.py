@@ -1,7 +1,7 @@
 """The ``evalkit`` command: thin parsing and printing over the library.
 
 ``run`` evaluates tasks against models, ``list`` shows what is available, ``show`` prints a run's
-summary; ``report``/``check`` (``cli_report``) and ``grade`` (``cli_grade``) join from their own
+summary; ``report``/``check`` (``cli_report``), ``grade`` (``cli_grade``) and ``show-task`` (``cli_tasks``) join from their own
 modules. Every user mistake (an :class:`~evalkit.errors.EvalkitError`) ends as one sentence and
 exit code 2; anything else is evalkit's own bug and shows its traceback.
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from evalkit import cli_grade, cli_report, cli_sweep
+from evalkit import cli_grade, cli_report, cli_sweep, cli_tasks
 from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
@@ -292,44 +292,11 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run folder under result
 @list_app.command("tasks")
 def list_tasks(
     include: Annotated[list[Path] | None, typer.Option("--include", help="Add a folder of task definitions.")] = None,
-    counts: Annotated[bool, typer.Option("--counts/--no-counts", help="Load each task to count its samples.")] = True,
+    counts: Annotated[bool, typer.Option("--counts/--no-counts", help="Count the samples of tasks whose data is here.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say where each task's data comes from and its licence.")] = False,
 ) -> None:
-    """Tasks: name, description, samples, modality."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from evalkit.tasks import get_task
-    from evalkit.tasks import include as add_folder
-    from evalkit.tasks import list_tasks as names
-
-    try:
-        for folder in include or []:
-            add_folder(folder)
-        table = Table(show_header=True)
-        for col in ("task", "description", "samples", "modality"):
-            table.add_column(col, justify="right" if col == "samples" else "left")
-        notes: list[str] = []
-        for name in names():
-            try:
-                t = get_task(name)
-            except EvalkitError as exc:
-                table.add_row(name, "", "needs --data", "-")
-                notes.append(f"{name}: {exc}")
-                continue
-            n = "-"
-            if counts:
-                try:
-                    n = str(len(t.samples))
-                except EvalkitError as exc:
-                    n = "needs data"
-                    notes.append(f"{name}: {exc}")
-            table.add_row(name, t.description.splitlines()[0] if t.description else "", n, t.modality)
-        console = Console()
-        console.print(table)
-        for note in notes:
-            console.print(f"[dim]{note}[/dim]", highlight=False)
-    except EvalkitError as exc:
-        fail(str(exc))
+    """The task catalogue by group (Gaokao, multimodal, knowledge, math): samples, modality, where the data is."""
+    cli_tasks.list_tasks(include, counts, verbose)
 
 
 @list_app.command("adapters")
@@ -366,6 +333,7 @@ def list_scorers() -> None:
 cli_report.register(app)
 cli_grade.register(app)
 cli_sweep.register(app)
+cli_tasks.register(app)
 
 
 def main() -> None:

@@ -99,10 +99,9 @@ def parse_grader(path: Path, data: dict[str, Any] | str | None) -> GraderSpec:
 def parse_about(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """The catalogue block: where a benchmark comes from, its licence, fields, rule and fixture."""
     _check_keys(path, "about.", data, ABOUT_FIELDS)
-    group = data.get("group", "other")
-    if group not in GROUPS:
-        raise _fail(path, "about.group", f"is {group!r}; allowed: {', '.join(GROUPS)}")
-    about = {**data, "group": group}
+    if "group" in data and data["group"] not in GROUPS:
+        raise _fail(path, "about.group", f"is {data['group']!r}; allowed: {', '.join(GROUPS)}")
+    about = dict(data)
     if data.get("fixture"):
         fixture = (path.parent / str(data["fixture"])).resolve()
         if not fixture.exists():

@@ -47,4 +47,14 @@ def make(**options: Any) -> Task:
         modality="image",
         source=f"{__file__}:make",
         options=dict(options),
+        about={
+            "group": "gaokao",
+            "title": "GAOKAO-MM (Gaokao questions with figures)",
+            "homepage": "https://github.com/OpenMOSS/GAOKAO-MM",
+            "paper": "https://arxiv.org/abs/2402.15745",
+            "licence": "Apache-2.0 (the repository)",
+            "data": "--data PATH to a checkout of OpenMOSS/GAOKAO-MM (Data/<subject>.json, Data/<subject>/*.png)",
+            "rule": "single choice: the concluded letter; several letters: multi_select; points from each item's "
+                    "score; -T extract=last_capital reads the answer as the benchmark's script does",
+        },
     )

@@ -1,0 +1,140 @@
+"""``evalkit list tasks`` (the catalogue, by group) and ``evalkit show-task NAME`` (one task's card).
+
+Thin printing over :mod:`evalkit.tasks.catalogue`; a user's mistake (an unknown task, a bad task
+file, a missing --data folder) ends as one sentence and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evalkit.errors import EvalkitError
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def list_tasks(include: list[Path] | None, counts: bool, verbose: bool) -> None:
+    """One table per group: task, description, samples (when the data is here), modality, data."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from evalkit.tasks import get_task
+    from evalkit.tasks import include as add_folder
+    from evalkit.tasks import list_tasks as names
+    from evalkit.tasks.catalogue import GROUP_ORDER, GROUP_TITLES, data_status, group_of
+
+    try:
+        for folder in include or []:
+            add_folder(folder)
+        task_names = names()
+    except EvalkitError as exc:
+        _fail(str(exc))
+    rows: dict[str, list[tuple[str, ...]]] = {g: [] for g in GROUP_ORDER}
+    notes: dict[str, list[str]] = {g: [] for g in GROUP_ORDER}
+    for name in task_names:
+        try:
+            task = get_task(name)
+        except EvalkitError as exc:
+            rows["other"].append((name, "", "-", "-", "cannot load"))
+            notes["other"].append(f"{name}: {exc}")
+            continue
+        group = group_of(task)
+        status = data_status(task)
+        n = "-"
+        if counts and status.available:
+            try:
+                n = str(len(task.samples))
+            except EvalkitError as exc:
+                n = "error"
+                notes[group].append(f"{name}: {exc}")
+        description = " ".join(task.description.split())
+        rows[group].append((name, description, n, task.modality, status.where))
+        if verbose:
+            about = task.about
+            for key in ("data", "licence"):
+                if about.get(key):
+                    notes[group].append(f"{name} {key}: {about[key]}")
+    console = Console()
+    for group in GROUP_ORDER:
+        if not rows[group]:
+            continue
+        table = Table(title=GROUP_TITLES[group], title_justify="left", show_header=True)
+        for col in ("task", "description", "samples", "modality", "data"):
+            table.add_column(col, justify="right" if col == "samples" else "left", overflow="fold")
+        for row in rows[group]:
+            table.add_row(*row)
+        console.print(table)
+        for note in notes[group]:
+            console.print(f"  {note}", highlight=False, markup=False)
+    console.print("Tasks that read the hub need the dataset in the Hugging Face cache (huggingface-cli download "
+                  "--repo-type dataset ID) or a local copy given with --data DIR; `evalkit show-task NAME` "
+                  "prints a task's source, fields, rule and an example prompt.", highlight=False, markup=False)
+
+
+def _print_mapping(title: str, mapping: dict[str, Any]) -> None:
+    if not mapping:
+        return
+    typer.echo(f"{title}:")
+    for key, value in mapping.items():
+        typer.echo(f"  {key}: {value}")
+
+
+def show_task(name: str, data: str | None, task_opt: list[str] | None) -> None:
+    """Print one task's card (source, licence, fields, rule, what was checked) and an example prompt."""
+    from evalkit.cli import parse_pairs
+    from evalkit.tasks import get_task
+    from evalkit.tasks.catalogue import card, example, prompt_text
+
+    options = parse_pairs(task_opt, "-T")
+    try:
+        task = get_task(name, data=data, options=options)
+        info = card(task)
+        shown = example(task)
+    except EvalkitError as exc:
+        _fail(str(exc))
+        return
+    title = f" - {info['title']}" if info["title"] else ""
+    typer.echo(f"{task.name}{title}")
+    typer.echo(f"group: {info['group']} · modality: {task.modality} · version {task.version} · defined in {task.source}")
+    if task.description:
+        typer.echo(task.description)
+    typer.echo("")
+    for key in ("source", "data", "homepage", "paper", "licence"):
+        if info[key]:
+            typer.echo(f"{key}: {info[key]}")
+    _print_mapping("fields (evalkit field: source column)", info["fields"])
+    _print_mapping("columns of the source", info["columns"])
+    if info["rule"]:
+        typer.echo(f"answer rule: {info['rule']}")
+    grader = info["grader"]
+    typer.echo(f"grader: {grader['name']}" + (f" {grader['options']}" if grader["options"] else "")
+               + f" · metrics: {', '.join(info['metrics'])}")
+    if info["checked"]:
+        typer.echo("checked against:")
+        for item in info["checked"]:
+            typer.echo(f"  - {item}")
+    typer.echo("")
+    if shown is None:
+        typer.echo("example prompt: none (the task's data is not here and it names no fixture)")
+        return
+    sample, messages, where = shown
+    typer.echo(f"example prompt (sample {sample.id} of the {where}):")
+    typer.echo(prompt_text(messages))
+    typer.echo(f"target: {sample.target}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("show-task")
+    def show_task_command(
+        name: Annotated[str, typer.Argument(help="A task name (see `evalkit list tasks`) or a task YAML file.")],
+        data: Annotated[str | None, typer.Option("--data", help="Show an example from this local copy.")] = None,
+        task_opt: Annotated[list[str] | None, typer.Option("-T", "--task-option", help="Task option KEY=VALUE.")] = None,
+    ) -> None:
+        """One task's card: source, licence, fields, answer rule, the sources checked, and an example prompt."""
+        show_task(name, data, task_opt)
