@@ -19,14 +19,12 @@ from typer.testing import CliRunner
 
 from evalkit.adapters import make_adapter
 from evalkit.cli import app
-from evalkit.cli_tasks import register
 from evalkit.grading import grade
 from evalkit.grading.metrics import circular_accuracy
 from evalkit.runner import RunConfig, run_sync
 from evalkit.tasks import TaskError, get_task, list_tasks
 from evalkit.types import Request, Sample, SampleResult, Score
 
-register(app)
 CATALOGUE = ("mmlu", "cmmlu", "ceval", "gsm8k", "math-500", "aime-2024", "aime-2025", "gpqa-diamond", "mmbench-en",
              "mmbench-cn", "ai2d", "chartqa", "mmmu", "mathvista", "mathvision", "scienceqa", "cmmmu",
              "olympiadbench-gaokao")
