@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from evalkit import cli_grade, cli_report, cli_sweep, cli_tasks
+from evalkit.cli_common import adapter_options_for, fail, generation, parse_json_pairs, parse_pairs
 from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
@@ -38,43 +39,6 @@ app = typer.Typer(
 )
 list_app = typer.Typer(help="List built-in and plug-in tasks, adapters, scorers.", no_args_is_help=True)
 app.add_typer(list_app, name="list")
-
-def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def parse_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:
-    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``; a pair without ``=`` is a user error."""
-    out: dict[str, Any] = {}
-    for item in pairs or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            fail(f"{flag} {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value
-    return out
-
-
-def parse_json_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:
-    """Like :func:`parse_pairs`, but values that read as JSON (``20``, ``true``, ``[1,2]``) become JSON."""
-    import json
-
-    out = parse_pairs(pairs, flag)
-    for key, value in out.items():
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            pass
-    return out
-
-
-def _generation(max_tokens: int | None, temperature: float | None, top_p: float | None,
-                stop: list[str] | None, gen: list[str] | None) -> Any:
-    from evalkit.types import GenerationConfig
-
-    extra = parse_json_pairs(gen, "-G")
-    return GenerationConfig(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                            stop=tuple(stop) if stop else None, extra=extra)
 
 
 @app.command()
@@ -138,7 +102,7 @@ def run(
         concurrency=concurrency, limit=limit, ids=tuple(i.strip() for i in ids.split(",")) if ids else None,
         seed=seed, output=output, results_dir=results_dir, use_cache=not no_cache, max_retries=max_retries,
         timeout_s=timeout, grade_timeout_s=grade_timeout, images=images,
-        generation=_generation(max_tokens, temperature, top_p, stop, gen), progress=not quiet, report=report,
+        generation=generation(max_tokens, temperature, top_p, stop, gen), progress=not quiet, report=report,
     )
     try:
         run_all(options)
@@ -205,7 +169,7 @@ def run_all(options: RunOptions) -> None:
         paths = _run_as_sweep(tasks, options, cfg)
     else:
         uri = options.models[0]
-        adapter = make_adapter(uri, _options_for(uri, options.adapter_options))
+        adapter = make_adapter(uri, adapter_options_for(uri, options.adapter_options))
         judge = make_adapter(options.judge, options.judge_options) if options.judge else None
         outcome = run_sync(tasks[0], adapter, replace(cfg, judge=judge))
         print_summary(outcome.path, outcome.summary)
@@ -219,7 +183,7 @@ def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list
     from evalkit.executors import run_sweep
     from evalkit.sweep import ModelSpec, Sweep, SweepTask
 
-    models = [ModelSpec(uri, _options_for(uri, options.adapter_options)) for uri in options.models]
+    models = [ModelSpec(uri, adapter_options_for(uri, options.adapter_options)) for uri in options.models]
     judge = ModelSpec(options.judge, options.judge_options) if options.judge else None
     spec = Sweep(tasks=[SweepTask(t) for t in tasks], models=models, config=replace(cfg, progress=False),
                  seeds=[cfg.seed], judge=judge)
@@ -228,14 +192,6 @@ def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list
         if run.summary is not None:
             print_summary(run.path, run.summary)
     return [run.path for run in outcome.runs if run.summary is not None]
-
-
-def _options_for(uri: str, opts: dict[str, Any]) -> dict[str, Any]:
-    """Endpoint options only go to adapters that declare them (baselines take none)."""
-    from evalkit.adapters import adapters
-
-    cls = adapters.get(uri.partition(":")[0])
-    return {k: v for k, v in opts.items() if k in cls.options_doc or k not in ("base_url", "api_key_env")}
 
 
 def _write_report(paths: list[Path], root: Path) -> None:

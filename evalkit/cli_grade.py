@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from evalkit.cli_common import fail as _fail
 from evalkit.errors import EvalkitError, MarksError
 from evalkit.types import SampleResult
 
@@ -34,11 +35,6 @@ CSV_FIELDS = ["id", "paper", "number", "type", "max_points", "current_points", "
 def register(app: typer.Typer) -> None:
     """Add ``evalkit grade ...`` to the main command."""
     app.add_typer(grade_app, name="grade")
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 # -- export -------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def sweep(
       evalkit sweep --task gaokao-math --task mmlu --model openai:a --model openai:b --base-url http://host:8000/v1 -o results/ab\n
       (re-run the same command to resume: finished samples are skipped)
     """
-    from evalkit.cli import fail, parse_json_pairs, parse_pairs
+    from evalkit.cli_common import fail, parse_json_pairs, parse_pairs
     from evalkit.errors import EvalkitError
 
     try:
@@ -73,7 +73,8 @@ def sweep(
 def _build(a: dict[str, Any], parse_pairs: Any, parse_json_pairs: Any) -> Sweep:
     from dataclasses import replace
 
-    from evalkit.cli import _generation, _options_for
+    from evalkit.cli_common import adapter_options_for as _options_for
+    from evalkit.cli_common import generation as _generation
     from evalkit.sweep import ModelSpec, Sweep, SweepError, SweepTask, load_sweep, model_spec, resolve_task
     from evalkit.tasks import include
 

@@ -87,7 +87,7 @@ def _print_mapping(title: str, mapping: dict[str, Any]) -> None:
 
 def show_task(name: str, data: str | None, task_opt: list[str] | None) -> None:
     """Print one task's card (source, licence, fields, rule, what was checked) and an example prompt."""
-    from evalkit.cli import parse_pairs
+    from evalkit.cli_common import parse_pairs
     from evalkit.tasks import get_task
     from evalkit.tasks.catalogue import card, example, prompt_text
 

@@ -123,3 +123,20 @@ def test_plugin_task_through_entry_points(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "acme-one" in out.stdout and "from a plug-in" in out.stdout
+
+
+def test_the_task_record_imports_no_loader_and_loads_through_the_format_registry(tmp_path: Path) -> None:
+    """Arrows run one way: task.py knows formats only by name; the loader is imported when samples are read."""
+    rows = tmp_path / "r.jsonl"
+    rows.write_text('{"id": "a", "input": "1+1?", "target": "2"}\n', encoding="utf-8")
+    code = ("import sys\n"
+            "from pathlib import Path\n"
+            "from evalkit.tasks.task import DatasetSpec, Task\n"
+            "room = sorted(m for m in sys.modules if m.startswith('evalkit.tasks.'))\n"
+            "assert room == ['evalkit.tasks.spec', 'evalkit.tasks.task'], room\n"
+            f"t = Task('rows', dataset=DatasetSpec('jsonl', path=Path({str(rows)!r})))\n"
+            "print(len(t.samples), 'evalkit.tasks.sources' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "True"]

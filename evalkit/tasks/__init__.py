@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.registry import Registry
-from evalkit.tasks.task import DatasetSpec, Task, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
+from evalkit.tasks.task import Task
 
 TaskFactory = Callable[..., Task]
 tasks: Registry[TaskFactory | Path] = Registry("task", "evalkit.tasks")

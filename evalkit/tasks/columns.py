@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from evalkit.tasks.local_copy import dataset_rows
-from evalkit.tasks.task import DatasetSpec, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import ContentPart, Image, Sample, Text
 
 LETTERS = string.ascii_uppercase

@@ -538,7 +538,7 @@ def cached_set(n: int, seed: int, lang: str) -> Path:
 
 def load_figures(spec: Any) -> Iterator[Any]:
     """Dataset format ``figures``: a folder written by :func:`write_set` (or its ``figures.jsonl``)."""
-    from evalkit.tasks.task import TaskError
+    from evalkit.tasks.spec import TaskError
     from evalkit.types import Image, Sample, Text
 
     if spec.path is None:

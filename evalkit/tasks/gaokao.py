@@ -25,7 +25,7 @@ from typing import Any
 
 from evalkit.grading.gaokao import ITEM_TYPES
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, EXAM_RULES, rule_for_year
-from evalkit.tasks.task import DatasetSpec, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import Image, Sample, Text
 
 SECTION_TITLES = {"single": "单项选择题", "multi": "多项选择题", "fill": "填空题", "solution": "解答题"}

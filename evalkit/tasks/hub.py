@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from evalkit.tasks.task import DatasetSpec, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
 
 
 def _offline() -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from evalkit.tasks.task import DatasetSpec, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
 
 SUFFIXES = (".parquet", ".jsonl", ".json", ".csv")
 DEFAULT_PATTERNS = (

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.grading import GraderSpec
-from evalkit.tasks.task import DatasetSpec, Task, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
+from evalkit.tasks.task import Task
 from evalkit.types import GenerationConfig
 
 TOP_FIELDS = {

@@ -1,56 +1,23 @@
-"""Dataset sources: local JSON/JSONL/CSV/Parquet files, Hugging Face ``datasets``, named layouts.
+"""The generic dataset sources: local JSON/JSONL/CSV/Parquet files and Hugging Face ``datasets``.
 
 A loader is ``fn(spec: DatasetSpec) -> Iterable[Sample]``, registered by format name in
-``loaders`` (entry-point group ``evalkit.loaders``). Generic loaders read rows and map them to
-samples through ``spec.fields``; layout loaders (GAOKAO-Bench, MathVista, ...) live in their own
-modules and are listed here lazily.
+:data:`evalkit.tasks.spec.loaders` (entry-point group ``evalkit.loaders``). The loaders here read
+rows and map them to samples through ``spec.fields``; layout loaders (GAOKAO-Bench, MathVista, ...)
+live in their own modules.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from evalkit.registry import Registry
-from evalkit.tasks.task import DatasetSpec, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import Image, Sample, Text
 
-Loader = Callable[[DatasetSpec], Iterable[Sample]]
-loaders: Registry[Loader] = Registry("dataset format", "evalkit.loaders")
-
-for _name, _target in {
-    "jsonl": "evalkit.tasks.sources:load_rows",
-    "json": "evalkit.tasks.sources:load_rows",
-    "csv": "evalkit.tasks.sources:load_rows",
-    "parquet": "evalkit.tasks.sources:load_rows",
-    "hf": "evalkit.tasks.sources:load_hf",
-    "hub": "evalkit.tasks.columns:load_hub",
-    # layout loaders, each in its own module
-    "gaokao-paper": "evalkit.tasks.gaokao:load_paper",
-    "gaokao-bench": "evalkit.tasks.gaokao:load_gaokao_bench",
-    "gaokao-mm": "evalkit.tasks.multimodal:load_gaokao_mm",
-    "figures": "evalkit.tasks.figures:load_figures",
-    "mathvista": "evalkit.tasks.mm.benchmarks:load_mathvista",
-    "mmmu": "evalkit.tasks.mm.benchmarks:load_mmmu",
-    "scienceqa": "evalkit.tasks.mm.benchmarks:load_scienceqa",
-    "mathvision": "evalkit.tasks.mm.benchmarks:load_mathvision",
-    "cmmmu": "evalkit.tasks.mm.benchmarks:load_cmmmu",
-    "olympiadbench": "evalkit.tasks.mm.benchmarks:load_olympiadbench",
-}.items():
-    loaders.add(_name, _target)
-
 FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
-
-
-def load_dataset_spec(spec: DatasetSpec) -> Iterable[Sample]:
-    try:
-        loader = loaders.get(spec.format)
-    except LookupError as exc:
-        raise TaskError(f"dataset.format: {exc}") from None
-    return loader(spec)
 
 
 def _read_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:

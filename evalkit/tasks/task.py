@@ -1,4 +1,9 @@
-"""The ``Task`` record: what to ask (dataset, prompt), how to grade it, and run defaults."""
+"""The ``Task`` record: what to ask (dataset, prompt), how to grade it, and run defaults.
+
+A task's samples come from its ``loader`` when it has one, else from its ``dataset`` through the
+registry of formats in :mod:`evalkit.tasks.spec` (which also holds ``TaskError`` and ``DatasetSpec``,
+named here too for existing imports).
+"""
 
 from __future__ import annotations
 
@@ -7,40 +12,15 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Literal
 
-from evalkit.errors import EvalkitError
 from evalkit.grading import GraderSpec
+from evalkit.tasks.spec import DatasetSpec, TaskError, load_dataset_spec
 from evalkit.types import GenerationConfig, Message, Sample, SampleError
 
 Modality = Literal["text", "image", "mixed"]
 
-
-class TaskError(EvalkitError, ValueError):
-    """A task definition or its data is wrong; the message names the file, field or row."""
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """Where samples come from: a loader ``format`` plus its arguments.
-
-    ``path`` is absolute once resolved; ``fields`` maps evalkit's sample fields (``id``, ``input``,
-    ``target``, ``choices``, ``images``, ``metadata``) to the source's column names.
-    """
-
-    format: str
-    path: Path | None = None
-    hf_id: str | None = None
-    config: str | None = None
-    split: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        if self.hf_id:
-            return f"hf:{self.hf_id}" + (f"/{self.config}" if self.config else "") + (f"[{self.split}]" if self.split else "")
-        return f"{self.format}:{self.path}"
+__all__ = ["DatasetSpec", "Modality", "Task", "TaskError"]
 
 
 @dataclass
@@ -68,8 +48,6 @@ class Task:
         if self.loader is not None:
             items = list(self.loader())
         elif self.dataset is not None:
-            from evalkit.tasks.sources import load_dataset_spec
-
             items = list(load_dataset_spec(self.dataset))
         else:
             raise TaskError(f"task {self.name!r} ({self.source}) has no dataset")

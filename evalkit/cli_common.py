@@ -1,0 +1,62 @@
+"""What every ``evalkit`` command shares: the one-sentence failure and the parsing of common flags.
+
+The command modules (``cli``, ``cli_report``, ``cli_grade``, ``cli_sweep``) import from here and
+never from each other's helpers, so the arrows between them run one way (``cli`` registers the
+others).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from evalkit.types import GenerationConfig
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: MESSAGE`` on stderr and exit (2: the user's mistake)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:
+    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``; a pair without ``=`` is a user error."""
+    out: dict[str, Any] = {}
+    for item in pairs or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"{flag} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def parse_json_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:
+    """Like :func:`parse_pairs`, but values that read as JSON (``20``, ``true``, ``[1,2]``) become JSON."""
+    out = parse_pairs(pairs, flag)
+    for key, value in out.items():
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            pass
+    return out
+
+
+def generation(max_tokens: int | None, temperature: float | None, top_p: float | None,
+               stop: list[str] | None, gen: list[str] | None) -> GenerationConfig:
+    """The generation flags (``--max-tokens``, ``--temperature``, ``--top-p``, ``--stop``, ``-G``) as one config."""
+    from evalkit.types import GenerationConfig
+
+    extra = parse_json_pairs(gen, "-G")
+    return GenerationConfig(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                            stop=tuple(stop) if stop else None, extra=extra)
+
+
+def adapter_options_for(uri: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """Endpoint options only go to adapters that declare them (baselines take none)."""
+    from evalkit.adapters import adapters
+
+    cls = adapters.get(uri.partition(":")[0])
+    return {k: v for k, v in opts.items() if k in cls.options_doc or k not in ("base_url", "api_key_env")}
