@@ -11,12 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from evalkit.cli_common import fail as _fail
 from evalkit.errors import EvalkitError
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def list_tasks(include: list[Path] | None, counts: bool, verbose: bool) -> None:
