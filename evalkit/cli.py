@@ -23,6 +23,7 @@ from evalkit.errors import EvalkitError
 if TYPE_CHECKING:
     from evalkit.runner import RunConfig
     from evalkit.types import GenerationConfig
+    from evalkit.verdict import RunEnd
 
 app = typer.Typer(
     name="evalkit",
@@ -71,10 +72,16 @@ def run(
     top_p: Annotated[float | None, typer.Option("--top-p", help="Generation: nucleus sampling.")] = None,
     stop: Annotated[list[str] | None, typer.Option("--stop", help="Generation: stop sequence (repeatable).")] = None,
     gen: Annotated[list[str] | None, typer.Option("-G", "--gen", help="Extra generation field KEY=VALUE for the engine.")] = None,
+    max_errors: Annotated[str | None, typer.Option("--max-errors", help="Failed samples a run may have and still exit 0: a count (5) or a share (5%). Default 0.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report of these runs at the end.")] = True,
 ) -> None:
     """Run TASK(s) against MODEL(s), grade every answer, and write results/<run>/.
+
+    Exit codes: 0 every sample graded (or failures within --max-errors); 2 a mistake in the command,
+    task or data (nothing ran); 3 samples failed beyond --max-errors (listed by reason); 4 a run did
+    not finish (its endpoint refused the key, does not know the model or does not answer);
+    130 interrupted. Re-running with --output FOLDER resumes or retries.
 
     Examples:\n
       evalkit run --task gaokao-math --model reference\n
@@ -82,6 +89,8 @@ def run(
       evalkit run --task my_samples.jsonl --model replay:outputs.jsonl\n
       evalkit run --task gaokao-math --model openai:m --output results/m1   (re-run the same line to resume)
     """
+    from evalkit.verdict import ErrorBudget, Interrupted, verdict
+
     if images not in ("send", "skip", "text"):
         fail(f"--images {images!r}: choose send, skip or text")
     if resume is not None:
@@ -105,12 +114,21 @@ def run(
         generation=generation(max_tokens, temperature, top_p, stop, gen), progress=not quiet, report=report,
     )
     try:
-        run_all(options)
+        budget = ErrorBudget.parse(max_errors)
+        ends = run_all(options)
+    except Interrupted as exc:
+        typer.echo("\n" + exc.hint("run"), err=True)
+        raise typer.Exit(130) from None
     except KeyboardInterrupt:
-        typer.echo("\ninterrupted: finished samples are saved; re-run the same command with --output to resume.", err=True)
+        typer.echo("\ninterrupted before any run folder was written.", err=True)
         raise typer.Exit(130) from None
     except EvalkitError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
+    code, lines = verdict(ends, budget)
+    for line in lines:
+        typer.echo(f"error: {line}", err=True)
+    if code:
+        raise typer.Exit(code)
 
 
 @dataclass(frozen=True)
@@ -153,12 +171,14 @@ class RunOptions:
         )
 
 
-def run_all(options: RunOptions) -> None:
-    """One run, or several tasks or models as a sweep; print each summary, then write the report."""
+def run_all(options: RunOptions) -> list[RunEnd]:
+    """One run, or several tasks or models as a sweep; print each summary, write the report, and say how
+    each run ended."""
     from evalkit.adapters import make_adapter
     from evalkit.runner import run_sync
     from evalkit.sweep import resolve_task
     from evalkit.tasks import include
+    from evalkit.verdict import RunEnd
 
     for folder in options.include:
         include(folder)
@@ -166,19 +186,23 @@ def run_all(options: RunOptions) -> None:
                           judge=bool(options.judge)) for t in options.tasks]
     cfg = options.run_config()
     if len(tasks) * len(options.models) > 1:
-        paths = _run_as_sweep(tasks, options, cfg)
+        ends = _run_as_sweep(tasks, options, cfg)
     else:
         uri = options.models[0]
         adapter = make_adapter(uri, adapter_options_for(uri, options.adapter_options))
         judge = make_adapter(options.judge, options.judge_options) if options.judge else None
         outcome = run_sync(tasks[0], adapter, replace(cfg, judge=judge))
-        print_summary(outcome.path, outcome.summary)
-        paths = [outcome.path]
+        if outcome.summary is not None:
+            print_summary(outcome.path, outcome.summary)
+        ends = [RunEnd(f"{tasks[0].name} × {adapter.uri}", outcome.path, outcome.summary, outcome.stopped,
+                       outcome.not_sent)]
+    paths = [end.path for end in ends if end.summary is not None]
     if options.report and paths:
         _write_report(paths, options.results_dir)
+    return ends
 
 
-def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list[Path]:
+def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list[RunEnd]:
     """Several tasks or models: a sweep on the local executor (one budget of --concurrency per endpoint)."""
     from evalkit.executors import run_sweep
     from evalkit.sweep import ModelSpec, Sweep, SweepTask
@@ -191,7 +215,7 @@ def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list
     for run in outcome.runs:
         if run.summary is not None:
             print_summary(run.path, run.summary)
-    return [run.path for run in outcome.runs if run.summary is not None]
+    return cli_sweep.run_ends(outcome)
 
 
 def _write_report(paths: list[Path], root: Path) -> None:
@@ -222,14 +246,29 @@ def print_summary(path: Path, summary: dict[str, Any]) -> None:
         if k in counts:
             table.add_row(k, str(counts[k]))
     console.print(table)
+    print_errors(summary, console)
     cli_grade.print_score_card(summary, console)
-    console.print(f"results: {path}")
+    console.print(f"results: {path}", markup=False, highlight=False)
+
+
+def print_errors(summary: dict[str, Any], console: Any) -> None:
+    """The failed samples grouped by reason, with counts and a few ids (text from servers is never markup)."""
+    groups = summary.get("errors") or []
+    if not groups:
+        return
+    failed = sum(g["count"] for g in groups)
+    n = summary.get("counts", {}).get("n", failed)
+    console.print(f"errors: {failed} of {n} samples failed", style="bold red", markup=False, highlight=False, soft_wrap=True)
+    for group in groups:
+        more = "" if group["count"] <= len(group["ids"]) else ", …"
+        console.print(f"  {group['count']}× {group['reason']}  ({', '.join(group['ids'])}{more})",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def show(run_dir: Annotated[Path, typer.Argument(help="A run folder under results/.")]) -> None:
     """Print the summary of a finished (or interrupted) run."""
-    from evalkit.grading.metrics import summarize
+    from evalkit.grading.metrics import error_groups, summarize
     from evalkit.results import load_run
 
     try:
@@ -237,11 +276,15 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run folder under result
     except EvalkitError as exc:
         fail(str(exc))
     summary = run_.summary
-    if not summary:  # interrupted: summarise what is there
+    if not summary:  # interrupted or stopped: summarise what is there
         metrics = run_.record.get("task", {}).get("metrics", ["accuracy"])
         summary = summarize(run_.results, metrics)
         summary.update(task=run_.task, model=run_.model)
-        typer.echo(f"(run {run_.record.get('status', '?')}: summary of the {len(run_.results)} samples written so far)")
+        why = f": {run_.record['stop_reason']}" if run_.record.get("stop_reason") else ""
+        typer.echo(f"(run {run_.record.get('status', '?')}{why}; summary of the {len(run_.results)} samples "
+                   "written so far)")
+    elif "errors" not in summary:  # written before failures were grouped in summary.json
+        summary = {**summary, "errors": error_groups(run_.results)}
     print_summary(run_dir, summary)
 
 

@@ -2,7 +2,8 @@
 
 Thin: read the sweep file or the repeated ``--task``/``--model`` flags into a
 :class:`~evalkit.sweep.Sweep`, let flags override the file, run it with the chosen executor,
-print one row per run, write the report, and exit 1 when a unit failed (re-running resumes).
+print one row per run and the failed samples by reason, write the report, and exit as
+:mod:`evalkit.verdict` says (3 samples failed, 4 a run unfinished; re-running resumes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from evalkit.sweep import Sweep, SweepOutcome
+    from evalkit.verdict import ErrorBudget, RunEnd
 
 
 def sweep(
@@ -42,6 +44,7 @@ def sweep(
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds per request before it counts as failed.")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Generation: maximum new tokens.")] = None,
     temperature: Annotated[float | None, typer.Option("--temperature", help="Generation: temperature.")] = None,
+    max_errors: Annotated[str | None, typer.Option("--max-errors", help="Failed samples each run may have and still exit 0: a count (5) or a share (5%). Default 0.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (runs, samples left, units) and stop.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report of the sweep at the end.")] = True,
@@ -56,18 +59,23 @@ def sweep(
     """
     from evalkit.cli_common import fail, parse_json_pairs, parse_pairs
     from evalkit.errors import EvalkitError
+    from evalkit.verdict import ErrorBudget, Interrupted
 
     try:
+        budget = ErrorBudget.parse(max_errors)
         spec = _build(locals(), parse_pairs, parse_json_pairs)
         if dry_run:
             _print_plan(spec)
             return
-        _run(spec, quiet=quiet, report=report)
+        _run(spec, quiet=quiet, report=report, budget=budget)
+    except Interrupted as exc:
+        typer.echo("\n" + exc.hint("sweep"), err=True)
+        raise typer.Exit(130) from None
     except KeyboardInterrupt:
-        typer.echo("\ninterrupted: finished samples are saved; re-run the same command to resume.", err=True)
+        typer.echo("\ninterrupted: finished samples are saved; re-run the same sweep to resume.", err=True)
         raise typer.Exit(130) from None
     except EvalkitError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
 
 
 def _build(a: dict[str, Any], parse_pairs: Any, parse_json_pairs: Any) -> Sweep:
@@ -147,11 +155,28 @@ def _print_plan(spec: Sweep) -> None:
     Console(width=200).print(table)
 
 
-def _run(spec: Sweep, *, quiet: bool, report: bool) -> None:
+def run_ends(outcome: SweepOutcome) -> list[RunEnd]:
+    """How each run of a sweep ended: its summary, or why it did not finish and how many samples were not sent."""
+    from evalkit.verdict import RunEnd
+
+    return [RunEnd(run.label, run.path, run.summary, "; ".join(sorted(set(run.failures))) or None, len(run.todo))
+            for run in outcome.runs]
+
+
+def _run(spec: Sweep, *, quiet: bool, report: bool, budget: ErrorBudget) -> None:
+    from rich.console import Console
+
+    from evalkit.cli import print_errors
     from evalkit.executors import run_sweep
+    from evalkit.verdict import verdict
 
     outcome = run_sweep(spec, progress=not quiet)
     _print_outcome(outcome)
+    console = Console()
+    for run in outcome.runs:
+        if run.summary and run.summary.get("errors"):
+            console.print(f"{run.label}:", markup=False, highlight=False)
+            print_errors(run.summary, console)
     if report:
         paths = [r.path for r in outcome.runs if r.summary is not None]
         if paths:
@@ -160,12 +185,11 @@ def _run(spec: Sweep, *, quiet: bool, report: bool) -> None:
             root = spec.output or spec.config.results_root
             root.mkdir(parents=True, exist_ok=True)
             typer.echo(f"report: {write_report(paths, root / 'report.html')}")
-    if not outcome.ok:
-        failed = outcome.failed_runs
-        reasons = sorted({reason for r in failed for reason in r.failures})
-        typer.echo(f"error: {len(failed)} run(s) unfinished ({outcome.stats.units_failed} unit(s) failed: "
-                   f"{'; '.join(reasons[:3])}); re-run the same command to finish them", err=True)
-        raise typer.Exit(1)
+    code, lines = verdict(run_ends(outcome), budget, command="sweep")
+    for line in lines:
+        typer.echo(f"error: {line}", err=True)
+    if code:
+        raise typer.Exit(code)
 
 
 def _print_outcome(outcome: SweepOutcome) -> None:

@@ -21,6 +21,7 @@ class RunStats:
     skipped: int = 0
     value_sum: float = 0.0
     graded: int = 0
+    resumed: int = 0  # samples already done in the run folder before this run started
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -48,6 +49,10 @@ class Progress:
         self._next_pct = 0.25
 
     def __enter__(self) -> Progress:
+        if self.enabled and self.stats.resumed:
+            self.stream.write(f"{self.label}: resuming — {self.stats.resumed} sample(s) already done, "
+                              f"{self.stats.total} to go\n")
+            self.stream.flush()
         if self.tty:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
@@ -93,10 +98,10 @@ class Progress:
 
 
 def error_reason(error: str | None) -> str:
-    """A short, countable reason for an error message: endpoints and durations that vary are masked."""
-    text = re.sub(r"https?://\S+", "<endpoint>", error or "error")
-    text = re.sub(r"\b\d+(\.\d+)?\s?s\b", "…s", text)
-    return text.split("\n", 1)[0][:80]
+    """A short reason for the sweep's progress line: the sample's reason with endpoints masked, cut to 80."""
+    from evalkit.grading.metrics import error_reason as reason
+
+    return re.sub(r"https?://\S+", "<endpoint>", reason(error))[:80]
 
 
 @dataclass

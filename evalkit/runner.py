@@ -69,9 +69,42 @@ class RunConfig:
 
 @dataclass
 class RunOutcome:
+    """How a run ended: its folder, its summary (``None`` when it stopped early) and why it stopped."""
+
     path: Path
-    summary: dict[str, Any]
+    summary: dict[str, Any] | None
     stats: RunStats
+    stopped: str | None = None  # the one sentence saying why the endpoint cannot serve the run
+
+    @property
+    def not_sent(self) -> int:
+        return self.stats.total - self.stats.done
+
+
+UNUSABLE_AFTER = 3  # samples in a row whose endpoint said it cannot serve the run, before the run stops
+
+
+class EndpointGuard:
+    """Stops a run (or a sweep's endpoint) when the endpoint itself is unusable.
+
+    Every sample's final response is observed; ``UNUSABLE_AFTER`` in a row whose failure says the
+    endpoint cannot serve the run (:attr:`~evalkit.types.Response.unusable`: the key refused, the model
+    unknown, no server at the base URL) set :attr:`stopped` to that sentence. Any other outcome breaks
+    the streak. Samples not yet sent stay unsent, so re-running resumes them.
+    """
+
+    def __init__(self, after: int = UNUSABLE_AFTER) -> None:
+        self.after = after
+        self.streak = 0
+        self.stopped: str | None = None
+
+    def observe(self, response: Response) -> None:
+        if response.unusable is None:
+            self.streak = 0
+            return
+        self.streak += 1
+        if self.streak >= self.after and self.stopped is None:
+            self.stopped = response.unusable
 
 
 def default_run_dir(root: Path, task: Task, adapter: Adapter) -> Path:
@@ -140,6 +173,8 @@ class Runner:
         self._identity = adapter.identity()
         self._cache_identity = adapter.cache_identity()
         self._judge_fn = self._make_judge(cfg.judge) if cfg.judge else None
+        self.guard = EndpointGuard()  # a sweep shares one guard between the runs of an endpoint
+        self.path: Path | None = None  # the run folder, once prepared
 
     # -- the run folder -------------------------------------------------------------------------
     def prepare(self) -> tuple[Path, list[Sample]]:
@@ -154,9 +189,19 @@ class Runner:
         path.mkdir(parents=True, exist_ok=True)
         todo = [s for s in samples if s.id not in finished]
         self.stats.total = len(todo)
+        self.stats.resumed = len(samples) - len(todo)
         self.record = self._record(path, len(samples), len(finished))
         write_json_atomic(path / RUN_FILE, self.record)
+        self.path = path
         return path, todo
+
+    def mark(self, path: Path, status: str, reason: str | None = None) -> None:
+        """Record in run.json that the run ended without finishing (``stopped``, ``interrupted``, ``unfinished``)."""
+        self.record.update(status=status, ended=now_iso(),
+                           counts={**self.record["counts"], "sent": self.stats.done, "not_sent": self.stats.total - self.stats.done})
+        if reason:
+            self.record["stop_reason"] = reason
+        write_json_atomic(path / RUN_FILE, self.record)
 
     def _record(self, path: Path, n_samples: int, n_resumed: int) -> dict[str, Any]:
         t = self.task
@@ -215,6 +260,8 @@ class Runner:
         attempt = 0
         while True:
             attempt += 1
+            if attempt > 1 and self.guard.stopped:
+                break  # the endpoint is unusable: no more tries
             t0 = time.perf_counter()
             try:
                 resp = await asyncio.wait_for(self.adapter.respond(request), cfg.timeout_s)
@@ -253,6 +300,7 @@ class Runner:
             return SampleResult(sample.id, prompt, sample.target, None, score, metadata=meta, attempts=0)
         request = Request(messages, self.generation, sample)
         resp, attempts, cached = await self._generate(request)
+        self.guard.observe(resp)
         if not resp.ok:
             score = Score.error(resp.error or "error", sample.max_points)
         else:
@@ -301,11 +349,16 @@ class Runner:
             with Progress(label, self.stats, enabled=cfg.progress) as progress:
                 async def worker() -> None:
                     for sample in pending:
+                        if self.guard.stopped:
+                            break  # the rest stay unsent, to be resumed
                         self.record_result(await self.run_one(sample))
                         progress.update()
 
                 n_workers = max(1, min(cfg.concurrency, len(todo)))
                 await asyncio.gather(*(worker() for _ in range(n_workers)))
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.mark(path, "interrupted")
+            raise
         finally:
             self.writer.close()
             if self.cache is not None:
@@ -314,6 +367,9 @@ class Runner:
             await self.adapter.aclose()
             if cfg.judge is not None:
                 await cfg.judge.aclose()
+        if self.guard.stopped:
+            self.mark(path, "stopped", self.guard.stopped)
+            return RunOutcome(path, None, self.stats, stopped=self.guard.stopped)
         summary = self.finish(path)
         return RunOutcome(path, summary, self.stats)
 
@@ -352,5 +408,12 @@ class Runner:
 
 
 def run_sync(task: Task, adapter: Adapter, cfg: RunConfig) -> RunOutcome:
-    """Run a task to completion from synchronous code."""
-    return asyncio.run(Runner(task, adapter, cfg).run())
+    """Run a task to completion from synchronous code; Ctrl-C raises :class:`~evalkit.verdict.Interrupted`
+    naming the run folder (whose run.json then says ``interrupted``)."""
+    from evalkit.verdict import Interrupted
+
+    runner = Runner(task, adapter, cfg)
+    try:
+        return asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        raise Interrupted([runner.path] if runner.path else []) from None

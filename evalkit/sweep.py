@@ -427,14 +427,18 @@ class Ledger:
         if self.view is not None:
             self.view.update()
 
-    def close(self) -> None:
-        """Close every run folder's writer (runs not finished stay ``running``, to be resumed)."""
+    def close(self, interrupted: bool = False) -> None:
+        """Close every run folder's writer; a run not finished says in its run.json why (``interrupted``, or
+        ``unfinished`` with its failed units' reasons), and stays to be resumed."""
         if self._closed:
             return
         self._closed = True
         for run in self.runs:
             if run.runner.writer is not None:
                 run.runner.writer.close()
+            if run.summary is None and run.runner.path is not None and (interrupted or run.failures):
+                run.runner.mark(run.path, "interrupted" if interrupted else "unfinished",
+                                None if interrupted else "; ".join(sorted(set(run.failures))))
 
     def outcome(self) -> SweepOutcome:
         return SweepOutcome(self.sweep, self.runs, self.stats, self.duplicates, sorted(self.nodes))

@@ -274,7 +274,10 @@ class Response:
     """What an adapter answered. ``error`` is set (and ``text`` empty) when the call failed.
 
     ``retryable`` tells the runner whether trying again may help (429, 5xx, timeouts);
-    ``retry_after`` is the server's requested wait in seconds, when it gave one.
+    ``retry_after`` is the server's requested wait in seconds, when it gave one. ``unusable`` is set when
+    the failure says the endpoint itself cannot serve the run (the key refused, the model unknown, no
+    server at the base URL, a local model that cannot load): one sentence for the user, on which the
+    runner stops after a few such failures in a row.
     """
 
     text: str = ""
@@ -285,6 +288,7 @@ class Response:
     retryable: bool = False
     retry_after: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    unusable: str | None = None
 
     @property
     def ok(self) -> bool:

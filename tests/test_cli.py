@@ -66,10 +66,13 @@ def test_replay_scores_recorded_outputs_and_a_missing_one_is_an_error(tmp_path: 
     rec.write_text("\n".join(json.dumps({"id": f"q{i:05d}", "output": "故选A"}) for i in range(39)) + "\n")
     out = evalkit("run", "--task", str(mcq_file), "--model", f"replay:{rec}", "--output", str(tmp_path / "r"),
                   "--no-report", "-q")
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 3, out.stderr  # a failed sample is loud: grouped by reason, and in the exit code
+    assert "errors: 1 of 40 samples failed" in out.stdout and "(q00039)" in out.stdout
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["counts"]["error"] == 1  # q00039 has no recorded output
     assert summary["counts"]["correct"] == 10  # every fourth target is A
+    assert summary["errors"] == [{"reason": f"no recorded output for sample <id> in {rec}", "count": 1,
+                                  "ids": ["q00039"]}]
 
 
 def test_list_adapters_shows_the_baselines() -> None:

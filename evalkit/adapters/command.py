@@ -161,9 +161,10 @@ class CommandAdapter(Adapter):
             try:
                 proc = await self._ensure_running()
             except _GiveUp as exc:
-                return Response(error=str(exc), retryable=False)
+                return Response(error=str(exc), retryable=False, unusable=str(exc))
             except OSError as exc:
-                return Response(error=f"cannot start {self.argv[0]}: {exc.strerror or exc}", retryable=False)
+                error = f"cannot start {self.argv[0]}: {exc.strerror or exc}"
+                return Response(error=error, retryable=False, unusable=error)
             rid = f"r{next(self._ids)}"
             try:
                 line = self._request_line(rid, request)

@@ -122,7 +122,7 @@ class HFAdapter(Adapter):
     async def generate(self, request: Request) -> Response:
         await self._ensure_loaded()
         if self._load_error:
-            return Response(error=self._load_error, retryable=False)
+            return Response(error=self._load_error, retryable=False, unusable=self._load_error)
         if not self.vision and any(m.images for m in request.messages):
             return Response(error=f"hf:{self.target} is a text-only model; run with --images text or skip",
                             retryable=False)

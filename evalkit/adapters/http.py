@@ -25,12 +25,14 @@ _STREAM_LIMIT = 1 << 20  # longest header block or chunk-size line we accept
 class TransportError(Exception):
     """The exchange failed before a complete response arrived (refused, reset, closed, bad framing).
 
-    ``retryable`` is False for failures that trying again cannot fix (an untrusted TLS certificate).
+    ``retryable`` is False for failures that trying again cannot fix (an untrusted TLS certificate);
+    ``connect`` is True when no connection could be opened at all (refused, unknown host, no answer).
     """
 
-    def __init__(self, message: str, retryable: bool = True) -> None:
+    def __init__(self, message: str, retryable: bool = True, connect: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.connect = connect
 
 
 @dataclass(slots=True)
@@ -166,10 +168,11 @@ class HTTPClient:
                 self.connect_timeout,
             )
         except TimeoutError:
-            raise TransportError(f"could not connect within {self.connect_timeout:g} s") from None
+            raise TransportError(f"could not connect within {self.connect_timeout:g} s", connect=True) from None
         except OSError as exc:
             untrusted = type(exc).__name__ == "SSLCertVerificationError"
-            raise TransportError(f"could not connect ({_describe(exc)})", retryable=not untrusted) from None
+            raise TransportError(f"could not connect ({_describe(exc)})", retryable=not untrusted,
+                                 connect=True) from None
         self.opened += 1
         return _Conn(reader, writer)
 

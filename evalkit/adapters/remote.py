@@ -304,8 +304,10 @@ class RemoteAdapter(Adapter):
             return Response(error=f"timed out: no answer from {self.base_url} within {self.timeout:g} s",
                             latency_s=time.perf_counter() - start, retryable=True, meta=meta)
         except TransportError as exc:
+            unusable = (f"no model server answers at {self.base_url} ({exc}); start it, or give the right "
+                        "--base-url") if exc.connect else None
             return Response(error=f"{self.base_url}: {exc}", latency_s=time.perf_counter() - start,
-                            retryable=exc.retryable, meta=meta)
+                            retryable=exc.retryable, meta=meta, unusable=unusable)
         except asyncio.CancelledError:  # the runner's own timeout: count it as pressure
             if limiter is not None:
                 limiter.on_overload()
@@ -339,13 +341,29 @@ class RemoteAdapter(Adapter):
                             meta={**meta, **answer.meta})
         message = f"HTTP {status} from {self.base_url}: {error_message(resp.body)}"
         if status in (401, 403):
-            env = self.options.get("api_key_env") or self.default_key_env
-            message += f" (check the API key in ${env})"
+            message += f" (check the API key in ${self.key_env})"
         if status in OVERLOAD_STATUSES and self.adaptive:
             self.limiter.on_overload()
         retryable = status in RETRYABLE_STATUSES
         return Response(error=message, latency_s=latency, retryable=retryable,
-                        retry_after=parse_retry_after(resp) if retryable else None, meta=meta)
+                        retry_after=parse_retry_after(resp) if retryable else None, meta=meta,
+                        unusable=self._unusable(status, message))
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable the API key is read from (``--api-key-env``, else the adapter's default)."""
+        return str(self.options.get("api_key_env") or self.default_key_env)
+
+    def _unusable(self, status: int, message: str) -> str | None:
+        """The sentence for a status that says the endpoint cannot serve this run at all, else None."""
+        if status in (401, 403):
+            state = "is set" if self._key else "is not set"
+            return (f"{self.base_url} refused the API key (HTTP {status}); check the key in ${self.key_env} "
+                    f"(it {state}), or name another variable with --api-key-env")
+        if status == 404:
+            return (f"{self.base_url} does not serve the model {self.target!r} ({message}); check the model "
+                    "name and the --base-url")
+        return None
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -40,10 +40,12 @@ def make_executor(sweep: Sweep) -> Executor:
 def run_sweep(sweep: Sweep, *, progress: bool = True) -> SweepOutcome:
     """Plan the sweep, run its units with its executor, finish every run folder whose units all came in.
 
-    Runs with units that failed stay unfinished (``running`` in run.json): re-running the sweep resumes them.
+    Runs with units that failed stay unfinished (``unfinished`` in run.json, with the reason; ``interrupted``
+    after Ctrl-C): re-running the sweep resumes them.
     """
     from evalkit.progress import SweepProgress
     from evalkit.sweep import plan
+    from evalkit.verdict import Interrupted
 
     executor = make_executor(sweep)  # an executor that cannot start fails before any folder is touched
     ledger = plan(sweep)
@@ -53,6 +55,9 @@ def run_sweep(sweep: Sweep, *, progress: bool = True) -> SweepOutcome:
             ledger.view = view
             if ledger.units:
                 executor.run(ledger)
+    except KeyboardInterrupt:
+        ledger.close(interrupted=True)
+        raise Interrupted([r.path for r in ledger.runs if r.summary is None]) from None
     finally:
         ledger.close()
     return ledger.outcome()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from evalkit.cache import ResponseCache
 from evalkit.pool import GradePool
+from evalkit.runner import EndpointGuard
 from evalkit.sweep import Ledger, Sweep, Unit
 from evalkit.types import Sample
 
@@ -49,15 +50,27 @@ class LocalExecutor:
         limit = ledger.limit(ledger.run_of(units[0]))
         left = {unit.name: len(unit.samples) for unit in units}
         pending: Iterator[tuple[Unit, Sample]] = ((u, s) for u in units for s in u.samples)
+        guard = EndpointGuard()  # one endpoint, one verdict on whether it can serve at all
+        for unit in units:
+            ledger.run_of(unit).runner.guard = guard
 
         async def worker() -> None:
             for unit, sample in pending:  # next() never awaits: each sample is taken by one worker
+                if guard.stopped:
+                    break  # the endpoint is unusable: the rest stay unsent, to be resumed
                 ledger.started(unit)
                 result = await ledger.run_of(unit).runner.run_one(sample)
                 ledger.record(unit, result)
                 left[unit.name] -= 1
                 if left[unit.name] == 0:
-                    ledger.done(unit)
+                    if guard.stopped:
+                        ledger.failed(unit, f"stopped: {guard.stopped}")
+                    else:
+                        ledger.done(unit)
 
         total = sum(left.values())
         await asyncio.gather(*(worker() for _ in range(max(1, min(limit, total)))))
+        if guard.stopped:
+            for unit in units:
+                if left[unit.name] > 0:
+                    ledger.failed(unit, f"stopped: {guard.stopped}")

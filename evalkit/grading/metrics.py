@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -48,9 +49,34 @@ def counts(results: Sequence[SampleResult]) -> dict[str, Any]:
     return out
 
 
+ERROR_IDS_SHOWN = 5
+
+
+def error_reason(message: str | None, sample_id: str | None = None) -> str:
+    """The countable reason of a failed sample: the first line of its error, durations and the sample's own
+    quoted id masked, at most 200 characters (so that 'no answer within 120s' and 'within 118.5s', or 'no
+    output for sample 'q1'' and '... 'q2'', are one reason)."""
+    text = re.sub(r"\b\d+(\.\d+)?\s?s\b", "…s", (message or "").strip() or "unknown error")
+    if sample_id:
+        text = text.replace(f"'{sample_id}'", "<id>").replace(f'"{sample_id}"', "<id>")
+    return text.split("\n", 1)[0][:200]
+
+
+def error_groups(results: Sequence[SampleResult]) -> list[dict[str, Any]]:
+    """The samples in ``error`` grouped by reason, most frequent first: ``{"reason", "count", "ids"}``
+    (the first few ids of each group), so that a run says why it failed without opening samples.jsonl."""
+    groups: dict[str, list[str]] = {}
+    for r in results:
+        if r.score.status == "error":
+            groups.setdefault(error_reason(r.error or r.score.reason, r.id), []).append(r.id)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return [{"reason": reason, "count": len(ids), "ids": ids[:ERROR_IDS_SHOWN]} for reason, ids in ordered]
+
+
 def summarize(results: Sequence[SampleResult], names: Sequence[str]) -> dict[str, Any]:
-    """Counts plus every named metric; the first metric name is the primary one."""
-    out: dict[str, Any] = {"counts": counts(results), "metrics": {}}
+    """Counts, the failed samples grouped by reason, and every named metric; the first metric name is the
+    primary one."""
+    out: dict[str, Any] = {"counts": counts(results), "errors": error_groups(results), "metrics": {}}
     for name in names:
         out["metrics"].update(metrics.get(name)(results))
     primary = names[0] if names else "accuracy"

@@ -69,6 +69,7 @@ class ModelServer:
     message dict (e.g. ``{"content": ..., "reasoning_content": ...}``). ``keep_alive=False`` closes
     each connection after one answer without announcing it (as servers with short idle timeouts do).
     ``capacity=N`` refuses requests beyond N in flight with 429 and ``Retry-After: 0.02``.
+    ``api_key="..."`` answers 401 to a request without ``Authorization: Bearer`` that key (or ``x-api-key``).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class ModelServer:
         capacity: int | None = None,
         ssl_context: Any = None,
         port: int = 0,
+        api_key: str | None = None,
     ) -> None:
         self.answer = answer
         self.latency = latency
@@ -99,6 +101,7 @@ class ModelServer:
         self.port = port
         self.ssl_context = ssl_context  # an ssl.SSLContext with a certificate: serve https
         self.capacity = capacity  # more requests in flight than this are refused with 429 (a rate limit)
+        self.api_key = api_key  # requests without this key are refused with 401
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -241,6 +244,10 @@ class ModelServer:
         if self.record_bodies:
             self.bodies.append(req if isinstance(req, dict) else {"_raw": raw})
             self.headers.append(headers)
+        if self.api_key is not None and self.api_key not in (
+                headers.get("authorization", "").removeprefix("Bearer ").strip(), headers.get("x-api-key")):
+            await self._send(writer, 401, _error_body("Incorrect API key provided", 401))
+            return True
         if self.capacity is not None and self.in_flight > self.capacity:
             body = _error_body(f"rate limited: more than {self.capacity} requests in flight", 429)
             await self._send(writer, 429, body, {"Retry-After": "0.02"})
