@@ -1,6 +1,14 @@
-"""Reproduce GAOKAO-Bench's published math table from its published model outputs.
+"""Reproduce GAOKAO-Bench's published tables from its published model outputs.
 
     .venv/bin/python benchmarks/reproduce_gaokao_bench.py [--data ../shared/data/gaokao-bench] [--show 10]
+    .venv/bin/python benchmarks/reproduce_gaokao_bench.py --data ../shared/data/gaokao-bench-full
+
+With a checkout holding all 14 objective files (``gaokao-bench-full``), it first re-scores GPT-4-0314's
+published outputs of every objective file with the benchmark's own rule (``extract: gaokao-bench``: its
+extraction per question type and its scoring, physics' 6/3/0 included) and prints each file's points beside
+the published ``correct_score`` of ``Results/gpt_4_0314_obj/result/correction_score.json`` (7000 of 9702),
+then evalkit's default reading of the same outputs and the items where the two differ. The math-only
+folder prints what follows:
 
 1. Objective (MCQ) scoring rates of GPT-4-0314 and Gemini-Pro, replayed through evalkit's ``gaokao``
    scorer with GAOKAO-Bench's own extraction rule (``extract: last_capital`` — the last capital A–D
@@ -14,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -97,6 +106,83 @@ def print_disagreements(model: str, rows: list[tuple[Sample, Score, Score]], out
         print(f"    … and {len(rows) - show} more (--show N)")
 
 
+GPT4_OBJECTIVE = "Results/gpt_4_0314_obj"
+
+
+def has_all_objective_files(data: Path) -> bool:
+    """Whether the checkout holds more objective files than the six math ones (``gaokao-bench-full``)."""
+    folder = data / "Data" / "Objective_Questions"
+    return folder.is_dir() and any("Math" not in p.name for p in folder.glob("*.json"))
+
+
+def objective_files(data: Path, show: int) -> bool:
+    """Every objective file: the benchmark's rule against its published scores, and evalkit's default beside it."""
+    published_file = data / GPT4_OBJECTIVE / "result" / "correction_score.json"
+    published = json.loads(published_file.read_text(encoding="utf-8"))
+    per_file = {kw: v for subject in published["subject"].values() for kw, v in subject["type"].items()}
+    samples = [s for s in load_gaokao_bench(DatasetSpec("gaokao-bench", path=data / "Data" / "Objective_Questions"))]
+    outputs = read_gaokao_bench_outputs(data / GPT4_OBJECTIVE)
+    bench: dict[str, Tally] = defaultdict(Tally)
+    ours: dict[str, Tally] = defaultdict(Tally)
+    differ: dict[str, list[tuple[Sample, Score, Score]]] = defaultdict(list)
+    for s in samples:
+        out = outputs.get(s.id, "")
+        a = grade(s, out, GraderSpec("gaokao", {"extract": "gaokao-bench"}))
+        b = grade(s, out, GraderSpec("gaokao", {}))
+        keyword = str(s.metadata["file"])
+        bench[keyword].add(a)
+        ours[keyword].add(b)
+        if a.points != b.points or _reading(a) != _reading(b):
+            differ[keyword].append((s, a, b))
+    print("GPT-4-0314 on GAOKAO-Bench's 14 objective files: points earned / points possible")
+    print(f"{'file':<40} {'published':>14} {'benchmark rule':>14} {'match':>5} {'evalkit default':>15} {'differ':>6}")
+    ok = True
+    total = {"pub": 0.0, "pub_max": 0.0, "bench": 0.0, "bench_max": 0.0, "ours": 0.0}
+    for keyword in sorted(per_file):
+        pub = per_file[keyword]
+        got, mine = bench[keyword], ours[keyword]
+        match = got.points == pub["correct_score"] and got.max_points == pub["total_score"]
+        ok &= match
+        total["pub"] += pub["correct_score"]
+        total["pub_max"] += pub["total_score"]
+        total["bench"] += got.points
+        total["bench_max"] += got.max_points
+        total["ours"] += mine.points
+        print(f"{keyword:<40} {pub['correct_score']:>6g} / {pub['total_score']:<5g} {got.points:>6g} / {got.max_points:<5g} "
+              f"{'yes' if match else 'NO':>5} {mine.points:>7g} ({mine.rate:4.1f}%) {len(differ.get(keyword, [])):>6}")
+    match = total["bench"] == published["correct_score"] and total["bench_max"] == published["total_score"]
+    ok &= match
+    print(f"{'all 14 files':<40} {total['pub']:>6g} / {total['pub_max']:<5g} {total['bench']:>6g} / {total['bench_max']:<5g} "
+          f"{'yes' if match else 'NO':>5} {total['ours']:>7g} ({100 * total['ours'] / total['bench_max']:4.1f}%) "
+          f"{sum(len(v) for v in differ.values()):>6}")
+    print(f"(published overall: {published['correct_score']:g} of {published['total_score']:g}, "
+          f"{100 * published['scoring_rate']:.1f}%)")
+    for keyword in sorted(k for k, rows in differ.items() if rows):
+        print_differences(keyword, differ[keyword], outputs, show)
+    return ok
+
+
+def _reading(score: Score) -> str:
+    got = score.normalized if score.normalized is not None else score.extracted
+    if isinstance(got, list | tuple):
+        return "".join(str(g or "-") for g in got)
+    return str(got or "-")
+
+
+def print_differences(keyword: str, rows: list[tuple[Sample, Score, Score]], outputs: dict[str, str], show: int) -> None:
+    gains = sum(1 for _, a, b in rows if b.points > a.points)
+    losses = sum(1 for _, a, b in rows if b.points < a.points)
+    print(f"\n  {keyword}: {len(rows)} items read differently; evalkit's default gains points on {gains}, loses on "
+          f"{losses}, {len(rows) - gains - losses} change only the reading")
+    for s, a, b in rows[:show]:
+        key = "".join(s.target) if isinstance(s.target, list) else str(s.target)
+        tail = " ".join(outputs.get(s.id, "")[-70:].split())
+        print(f"    {s.id:<44} key {key:<6} benchmark {_reading(a):<6} {a.points:>4g}  default {_reading(b):<6} "
+              f"{b.points:>4g}/{b.max_points:g}  …{tail}")
+    if len(rows) > show:
+        print(f"    … and {len(rows) - show} more (--show N)")
+
+
 def subjective(data: Path) -> bool:
     folder = data / JUDGE_GRADES
     if not folder.is_dir():
@@ -163,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         print(f"{args.data}: no GAOKAO-Bench data here; pass --data PATH", file=sys.stderr)
         return 2
-    ok = objective(args.data, args.show)
+    if has_all_objective_files(args.data):
+        ok = objective_files(args.data, args.show)
+        print()
+    else:
+        ok = objective(args.data, args.show)
     ok &= subjective(args.data)
     fill_in_agreement(args.data)
     print("\nall published figures reproduced" if ok else "\nMISMATCH with the published figures")

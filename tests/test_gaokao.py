@@ -91,7 +91,7 @@ def test_layout_names_the_question_that_is_off(tmp_path: Path) -> None:
     (0, {"answer": "E"}, r"question 1\): a single-choice answer must be one of"),
     (12, {"points": [2, 2, 1]}, r"question 13\): 3 blank points but 2 answers"),
     (14, {"points": 12}, r"question 15\): the rubric steps add up to 13 points but the item is worth 12"),
-    (3, {"points": [5]}, r"question 4\): 'points' is a list, which only a fill-in item may have"),
+    (3, {"points": [5]}, r"question 4\): 'points' is a list, which only a fill-in or group item may have"),
 ])
 def test_item_mistakes_name_the_item(tmp_path: Path, index: int, change: dict, message: str) -> None:
     data = _raw()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.grading.multi_rules import EXAM_RULES, MULTI_SELECT_RULES, rule_for_year
+from evalkit.grading.multi_rules import EXAM_RULES, MULTI_SELECT_RULES, rule_for, rule_for_year
 
 
 @pytest.mark.parametrize("name", list(MULTI_SELECT_RULES))
@@ -19,4 +19,14 @@ def test_the_national_papers_rule_by_year() -> None:
     assert rule_for_year(2024) == rule_for_year("2025") == "gaokao-2024"
     assert rule_for_year(2023) == rule_for_year("2010") == "gaokao-legacy"
     assert rule_for_year(None) == "gaokao-2024"
-    assert set(EXAM_RULES) == {"gaokao-2024", "gaokao-legacy"}
+    assert set(EXAM_RULES) == {"gaokao-2024", "gaokao-legacy", "physics-legacy"}
+
+
+def test_the_rule_of_a_subject_and_year() -> None:
+    assert rule_for(2012, "physics") == rule_for("2023", "Physics") == "physics-legacy"
+    assert rule_for(2024, "physics") == "physics-legacy"  # past the known years: the subject's nearest rule
+    assert rule_for(2021, "math") == "gaokao-legacy" and rule_for(2024, "math") == "gaokao-2024"
+    assert rule_for(2019, "chinese") == "gaokao-legacy"  # a subject without rules of its own takes math's
+    physics = MULTI_SELECT_RULES["physics-legacy"]
+    assert physics.points(["A"], ["A", "C"], 6.0)[0] == 3.0
+    assert physics.points(["A", "B"], ["A", "C", "D"], 6.0)[0] == 0.0

@@ -29,6 +29,7 @@ for _name, _target in {
     "regex": "evalkit.grading.scorers:regex",
     "choice": "evalkit.grading.scorers:choice",
     "multi_select": "evalkit.grading.scorers:multi_select",
+    "choice_group": "evalkit.grading.scorers:choice_group",
     "fill_in": "evalkit.grading.scorers:fill_in",
     "math_answer": "evalkit.grading.scorers:math_answer",
     "rubric": "evalkit.grading.scorers:rubric",

@@ -4,7 +4,8 @@ This module owns:
 
 * ``score_item(sample, output, **options)`` — the ``gaokao`` scorer. It dispatches on
   ``sample.metadata["type"]``: ``single`` → the ``choice`` scorer, ``multi`` → ``multi_select`` with
-  the item's rule, ``fill`` → ``fill_in`` with the points of each blank (all through
+  the item's rule, ``group`` (one letter for each of several sub-questions on one material) →
+  ``choice_group``, ``fill`` → ``fill_in`` with the points of each blank (all through
   :func:`evalkit.grading.grade`), and ``solution`` → the solution graders below.
 * the solution graders: ``answer`` (deterministic: the points of every rubric step whose key result
   is found in the response — a lower bound that needs no model), ``judge`` (an LLM marks against
@@ -19,7 +20,8 @@ This module owns:
   and the scoring rate per section for each year when items carry one.
 
 Options of the scorer (``grader: {name: gaokao, options: {...}}``):
-``extract`` (``default`` | ``last_capital``) for choice items, ``rule`` to override the multi-select
+``extract`` (``default`` | ``last_capital`` | ``gaokao-bench``: GAOKAO-Bench's own reading and scoring
+of every objective item, :mod:`evalkit.grading.gaokao_bench`) for choice items, ``rule`` to override the multi-select
 rule, ``graders`` (list or ``"answer+judge"``; default ``["answer"]``) and ``threshold`` (points,
 default 2) for solutions, ``marks`` (a CSV/JSON file of teachers' marks) for the ``human`` grader.
 """
@@ -47,7 +49,7 @@ SOLUTION_GRADERS = ("answer", "judge", "human")
 HUMAN_GRADERS = ("human", "arbiter")
 DEFAULT_THRESHOLD = 2.0
 # a paper's item types, which are also its sections, in the order the paper sets them
-ITEM_TYPES = ("single", "multi", "fill", "solution")
+ITEM_TYPES = ("single", "multi", "group", "fill", "solution")
 
 
 def section_key(section: str) -> tuple[int, str]:
@@ -114,11 +116,17 @@ def threshold_for(metadata: dict[str, Any], task_default: Any = None, override: 
 
 def _score_objective(sample: Sample, output: str, options: dict[str, Any]) -> Score:
     kind = sample.metadata.get("type")
+    if options.get("extract") == "gaokao-bench" and kind in ("single", "multi", "group"):
+        from evalkit.grading.gaokao_bench import bench_score
+
+        return bench_score(sample, output)
     if kind == "single":
         spec = GraderSpec("choice", _pick(options, "extract"))
     elif kind == "multi":
         rule = options.get("rule") or sample.metadata.get("rule") or DEFAULT_MULTI_RULE
         spec = GraderSpec("multi_select", {"rule": rule, **_pick(options, "extract")})
+    elif kind == "group":
+        spec = GraderSpec("choice_group", {})
     elif kind == "fill":
         spec = GraderSpec("fill_in", {})
     else:
@@ -250,7 +258,7 @@ def possible_marks(metadata: dict[str, Any], target: Any, max_points: float) -> 
 
     A solution takes whole points from 0 to its total (halves too when the paper says ``half_marks``); a
     single choice nothing or all; a multi-select the values its rule can produce from its correct options; a
-    fill-in the sums of its blanks' points. Items outside a Gaokao paper take any mark from 0 to their points.
+    fill-in (or a group of sub-questions) the sums of its blanks' points. Items outside a Gaokao paper take any mark from 0 to their points.
     """
     kind = metadata.get("type")
     if kind == "solution":
@@ -262,14 +270,15 @@ def possible_marks(metadata: dict[str, Any], target: Any, max_points: float) -> 
         return [0.0, max_points], f"a single choice gives {_fmt([0.0, max_points])}"
     if kind == "multi":
         return _multi_values(metadata, target, max_points)
-    if kind == "fill":
+    if kind in ("fill", "group"):
         pts = metadata.get("points")
         blanks = [float(p) for p in pts] if isinstance(pts, list | tuple) else [max_points]
         sums = {0.0}
         for p in blanks:
             sums |= {v + p for v in sums}
         plural = "s" if len(blanks) > 1 else ""
-        return sorted(sums), f"a fill-in of {len(blanks)} blank{plural} gives {_fmt(sorted(sums))}"
+        parts = f"a fill-in of {len(blanks)} blank{plural}" if kind == "fill" else f"a group of {len(blanks)} sub-questions"
+        return sorted(sums), f"{parts} gives {_fmt(sorted(sums))}"
     return None, "any mark"
 
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 from evalkit.grading.equivalence import _DOUBLE_ESC
 
-__all__ = ["BENCH_QUESTION_TYPES", "extract_letters", "extract_letters_last_capital", "gaokao_bench_letters",
-           "last_capital"]
+__all__ = ["BENCH_QUESTION_TYPES", "extract_letter_groups", "extract_letters", "extract_letters_last_capital",
+           "gaokao_bench_letters", "last_capital"]
 
 _FULLWIDTH = str.maketrans("ＡＢＣＤＥＦＧＨＩＪ（）：，；、", "ABCDEFGHIJ（）：，；、")
 _BOX_OPEN, _BOX_CLOSE = "\x01", "\x02"  # a box becomes a cue mark and a closing decoration
@@ -106,8 +106,12 @@ def _english_word_follows(text: str, j: int, token: str) -> bool:
     return bool(m) and m.group(1) not in _WORDS_AFTER_LETTER
 
 
-def _runs(text: str, i: int) -> list[_Run]:
-    """Every way to read a run of letters starting at ``text[i]``, shortest first."""
+def _runs(text: str, i: int, keep_repeats: bool = False) -> list[_Run]:
+    """Every way to read a run of letters starting at ``text[i]``, shortest first.
+
+    Letters are distinct options in the order read; with ``keep_repeats`` every letter is kept in order
+    (one per sub-question: "C F A E D", "BB").
+    """
     pos = _OPEN.match(text, i).end()
     pos = _skip_filler(text, pos)
     letters: list[str] = []
@@ -116,7 +120,7 @@ def _runs(text: str, i: int) -> list[_Run]:
         m = _TOKEN.match(text, pos)
         if m is None or _english_word_follows(text, m.end(), m.group()):
             return out
-        letters.extend(ch for ch in m.group() if ch not in letters)
+        letters.extend(ch for ch in m.group() if keep_repeats or ch not in letters)
         end = _CLOSE.match(text, m.end()).end()
         label = len(m.group()) == 1 and not out and (
             bool(re.search(r"[)）]", text[m.end(): end])) or text[end: end + 1] in (".", "．", ":", "：", ")", "）", "、"))
@@ -361,6 +365,83 @@ def extract_letters(text: str | None, multi: bool = False) -> list[str] | None:
         return list(found[-1].letters) if found[-1].letters else None
     lead = _leading(t)
     return list(lead) if lead else None
+
+
+# ---------------------------------------------------------------------------------------- one letter per sub-question
+_ANSWER_BLOCK = re.compile(r"【答案】")
+_NUMBERED = re.compile(r"(?:^|(?<=[\s。.;；]))[(（]?(\d{1,2})[)）]?[.．、:：]?[ \t]*(?:【答案】|答案[ \t]*[:：]?)?[ \t]*[:：]?[ \t]*"
+                       r"(?:\*\*)?[(（]?([A-J])[)）]?(?:\*\*)?(?![A-Za-z0-9])", re.MULTILINE)
+
+
+def extract_letter_groups(text: str | None, n: int) -> list[str | None] | None:
+    """One letter per sub-question of a group sharing one material (a reading passage, a cloze, a map).
+
+    Reads, in order: ``n`` answer blocks ("（1）【答案】A <eoa>（2）【答案】C"), each read as a single choice;
+    ``n`` consecutively numbered answers ("21. B  22. D …", "(1) A (2) C"); or one final answer holding
+    exactly ``n`` letters ("【答案】C F A E D", "答案：BC"). A sub-question whose answer cannot be read is
+    ``None``; a response in which the sub-questions cannot be told apart is ``None``.
+    """
+    if text is None or n < 1:
+        return None
+    t = _normalise(text)
+    blocks = [m.start() for m in _ANSWER_BLOCK.finditer(t)]
+    if len(blocks) >= n > 1:
+        starts = blocks[-n:]
+        ends = [*starts[1:], len(t)]
+        out: list[str | None] = []
+        for a, b in zip(starts, ends, strict=True):
+            segment = re.split(r"<eoa>|\n\s*\n", t[a:b], maxsplit=1)[0]
+            got = extract_letters(segment)
+            out.append(got[0] if got and len(got) == 1 else None)
+        return out
+    numbered = _numbered_answers(t, n)
+    if numbered is not None:
+        return numbered
+    return _final_letters(t, n)
+
+
+_LINE_NUMBER = re.compile(r"^[ \t]*[(（]?(\d{1,2})[)）]?[.．、:：]?(?=\s|【|[A-J]\b|\*)", re.MULTILINE)
+
+
+def _numbered_answers(text: str, n: int) -> list[str | None] | None:
+    found = [(int(m.group(1)), m.group(2)) for m in _NUMBERED.finditer(text)]
+    window = _consecutive(found, n)
+    if window is not None:
+        return [letter for _, letter in window]
+    # lines numbered as the sub-questions, some of them answered in words ("49. The passage does not say")
+    marks = [(int(m.group(1)), m.start()) for m in _LINE_NUMBER.finditer(text)]
+    window = _consecutive(marks, n)
+    if window is None:
+        return None
+    ends = [start for _, start in window[1:]] + [len(text)]
+    out: list[str | None] = []
+    for (_, start), end in zip(window, ends, strict=True):
+        got = extract_letters(re.sub(r"^[ \t]*[(（]?\d{1,2}[)）]?[.．、:：]?", "", text[start:end]))
+        out.append(got[0] if got and len(got) == 1 else None)
+    return out if any(out) else None
+
+
+def _consecutive(found: list[tuple[int, str]] | list[tuple[int, int]], n: int) -> list | None:  # type: ignore[type-arg]
+    """The last ``n`` entries numbered one after another."""
+    for end in range(len(found), n - 1, -1):
+        window = found[end - n: end]
+        if all(window[k + 1][0] == window[k][0] + 1 for k in range(n - 1)):
+            return window
+    return None
+
+
+def _final_letters(text: str, n: int) -> list[str | None] | None:
+    """The last cue (or answer block) followed by exactly ``n`` letters, repeats and order kept."""
+    found = None
+    for m in _CUE.finditer(text):
+        start = _CUE_TAIL.match(text, m.end()).end()
+        runs = [r for r in _runs(text, start, keep_repeats=True) if len(r.letters) == n and _ends_cue(text, r)]
+        if runs:
+            found = list(runs[-1].letters)
+    if found is None and n > 1:
+        lead = [r for r in _runs(text, 0, keep_repeats=True) if len(r.letters) == n and _ends_cue(text, r)]
+        found = list(lead[-1].letters) if lead else None
+    return found  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------- GAOKAO-Bench's rules

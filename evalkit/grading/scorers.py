@@ -19,11 +19,11 @@ from typing import Any
 from evalkit.grading import Judge
 from evalkit.grading.equivalence import Verdict, math_equal
 from evalkit.grading.extract import _CUE_RE, extract_blanks, extract_final_answer, is_bare_answer
-from evalkit.grading.letters import extract_letters, extract_letters_last_capital
+from evalkit.grading.letters import extract_letter_groups, extract_letters, extract_letters_last_capital
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, MULTI_SELECT_RULES
 from evalkit.types import Sample, Score
 
-__all__ = ["choice", "exact", "fill_in", "human", "math_answer", "multi_select", "multi_select_points",
+__all__ = ["choice", "choice_group", "exact", "fill_in", "human", "math_answer", "multi_select", "multi_select_points",
            "regex", "rubric"]
 
 
@@ -154,10 +154,15 @@ def multi_select_points(chosen: list[str], correct: list[str], rule: str, full: 
     return MULTI_SELECT_RULES[rule].points(chosen, correct, full)
 
 
-def multi_select(sample: Sample, output: str, *, rule: str = DEFAULT_MULTI_RULE, extract: str = "default",
+def multi_select(sample: Sample, output: str, *, rule: str | None = None, extract: str = "default",
                  **_: Any) -> Score:
-    """Multiple-answer choice graded by a points rule (see :mod:`evalkit.grading.multi_rules`)."""
+    """Multiple-answer choice graded by a points rule (see :mod:`evalkit.grading.multi_rules`).
+
+    The rule is the ``rule`` option, else the item's own (``metadata["rule"]``: loaders set the national
+    rule of the item's subject and year), else the default.
+    """
     mx = sample.max_points
+    rule = rule or str(sample.metadata.get("rule") or DEFAULT_MULTI_RULE)
     if rule not in MULTI_SELECT_RULES:
         return Score.error(f"unknown multi_select rule {rule!r}; use one of {', '.join(MULTI_SELECT_RULES)}", mx)
     gold = _gold_letters(sample.target)
@@ -173,6 +178,32 @@ def multi_select(sample: Sample, output: str, *, rule: str = DEFAULT_MULTI_RULE,
     pts, why = MULTI_SELECT_RULES[rule].points(chosen, gold, mx)
     return Score.from_points(pts, mx, stage="letter", extracted="".join(chosen), normalized=chosen, reason=why,
                              details={"rule": rule, "gold": gold})
+
+
+def choice_group(sample: Sample, output: str, **_: Any) -> Score:
+    """Consecutive single-choice sub-questions on one material: one letter each, each with its own points.
+
+    The target is one letter per sub-question (``["B", "C"]``); ``metadata["points"]`` is a list (one
+    entry per sub-question) or a total split evenly. Each sub-question is all-or-nothing; one that cannot
+    be read earns nothing; a response whose sub-answers cannot be told apart is ``unparsed``.
+    """
+    gold = [str(g).strip().upper() for g in (sample.target if isinstance(sample.target, list | tuple)
+                                             else list(str(sample.target)))]
+    if not gold or not all(len(g) == 1 and g in "ABCDEFGHIJ" for g in gold):
+        return Score.error(f"choice_group: target {sample.target!r} of sample {sample.id!r} is not one letter "
+                           "per sub-question", sample.max_points)
+    try:
+        per = _blank_points(sample, len(gold))
+    except ValueError as exc:
+        return Score.error(str(exc), sample.max_points)
+    mx = sum(per)
+    got = extract_letter_groups(output or "", len(gold))
+    if got is None:
+        return _unparsed(mx, "letter", f"could not read {len(gold)} sub-answers in the response")
+    earned = sum(p for g, a, p in zip(gold, got, per, strict=True) if a == g)
+    n_ok = sum(a == g for g, a in zip(gold, got, strict=True))
+    return Score.from_points(earned, mx, stage="letter", extracted=[a or "-" for a in got], normalized=got,
+                             reason=f"{n_ok} of {len(gold)} sub-questions right", details={"gold": gold})
 
 
 # ----------------------------------------------------------------------------------------

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.grading.gaokao import ITEM_TYPES
-from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, EXAM_RULES, rule_for_year
+from evalkit.grading.letters import BENCH_QUESTION_TYPES
+from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, EXAM_RULES, rule_for
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import Image, Sample, Text
 
-SECTION_TITLES = {"single": "单项选择题", "multi": "多项选择题", "fill": "填空题", "solution": "解答题"}
-LETTERS = "ABCDEFGH"
+SECTION_TITLES = {"single": "单项选择题", "multi": "多项选择题", "group": "选择题组", "fill": "填空题", "solution": "解答题"}
+LETTERS = "ABCDEFGHIJ"
 
 # The current national layout (新课标 I/II since 2024): number -> (type, points).
 LAYOUTS: dict[str, dict[int, tuple[str, int]]] = {
@@ -140,6 +141,8 @@ def default_reference_response(item: GaokaoItem) -> str:
     if item.type in ("single", "multi"):
         letters = "".join(item.answer) if isinstance(item.answer, list | tuple) else str(item.answer)
         return f"{lead}\n故选{letters}。" if f"故选{letters}" not in lead else lead
+    if item.type == "group":
+        return "\n".join([lead, *(f"（{k}）【答案】{a} <eoa>" for k, a in enumerate(item.answer, 1))]).strip()
     if item.type == "fill":
         blanks = list(item.answer)
         if len(blanks) == 1:
@@ -165,8 +168,8 @@ def _where(path: Path, raw: dict[str, Any], n: int) -> str:
 
 def _check_points(where: str, kind: str, points: Any, answer: Any) -> int | tuple[int, ...]:
     if isinstance(points, list):
-        if kind != "fill":
-            raise PaperError(f"{where}: 'points' is a list, which only a fill-in item may have (one per blank)")
+        if kind not in ("fill", "group"):
+            raise PaperError(f"{where}: 'points' is a list, which only a fill-in or group item may have (one per blank)")
         if not all(isinstance(p, int) and p > 0 for p in points):
             raise PaperError(f"{where}: 'points' must be positive integers, got {points!r}")
         if not isinstance(answer, list) or len(answer) != len(points):
@@ -204,6 +207,11 @@ def _check_answer(where: str, kind: str, answer: Any, n_options: int) -> Any:
         if not blanks or any(b is None or str(b).strip() == "" for b in blanks):
             raise PaperError(f"{where}: a fill-in answer must give every blank, got {answer!r}")
         return [str(b).strip() for b in blanks]
+    if kind == "group":
+        letters = list(answer) if isinstance(answer, str) else answer
+        if not isinstance(letters, list) or len(letters) < 2 or not all(str(a).strip().upper() in LETTERS for a in letters):
+            raise PaperError(f"{where}: a group answer must be a list of letters, one per sub-question, got {answer!r}")
+        return [str(a).strip().upper() for a in letters]
     return answer
 
 
@@ -420,11 +428,40 @@ def normalize_category(category: str) -> str:
     return "".join(_ROMAN.get(ch, ch) for ch in text)
 
 
-def _bench_kind(keyword: str) -> str:
+def _bench_kind(keyword: str, declared: str | None = None, folder: str = "") -> str:
+    if declared in BENCH_QUESTION_TYPES or folder == "Objective_Questions":
+        return "choice"
     for marker, kind in _KIND_BY_KEYWORD:
         if marker in keyword:
             return kind
-    raise TaskError(f"GAOKAO-Bench file {keyword!r}: not an MCQs, Fill-in-the-Blank or Open-ended file")
+    raise TaskError(f"GAOKAO-Bench file {keyword!r}: not an objective (Data/Objective_Questions), Fill-in-the-Blank "
+                    "or Open-ended file")
+
+
+# GAOKAO-Bench's file keywords name their subject; multi-select rules and paper names follow it
+SUBJECTS = {"Math": ("math", "数学"), "Physics": ("physics", "物理"), "Chemistry": ("chemistry", "化学"),
+            "Biology": ("biology", "生物"), "History": ("history", "历史"), "Geography": ("geography", "地理"),
+            "Political": ("politics", "政治"), "Politics": ("politics", "政治"), "Chinese": ("chinese", "语文"),
+            "English": ("english", "英语")}
+
+
+def subject_of(keyword: str) -> tuple[str, str]:
+    """``("physics", "物理")`` for ``2010-2022_Physics_MCQs``; ``("", "")`` when the keyword names none."""
+    return next((v for k, v in SUBJECTS.items() if k.lower() in keyword.lower()), ("", ""))
+
+
+# the question type GAOKAO-Bench's Bench/Obj_Prompt.json declares per objective file, for a checkout without it
+_BENCH_TYPES = {"English_Cloze_Test": "five_out_of_seven", "English_Fill_in_Blanks": "multi_question_choice",
+                "English_Reading_Comp": "multi_question_choice", "Geography_MCQs": "multi_question_choice",
+                "Chinese_Modern_Lit": "multi_question_choice", "Chinese_Lang_and_Usage_MCQs": "multi_question_choice",
+                "Physics_MCQs": "multi_choice"}
+
+
+def bench_question_type(keyword: str, declared: str | None = None) -> str:
+    """The benchmark's question type of a file: as ``Bench/Obj_Prompt.json`` declares it, else its known one."""
+    if declared in BENCH_QUESTION_TYPES:
+        return str(declared)
+    return next((t for k, t in _BENCH_TYPES.items() if keyword.endswith(k)), "single_choice")
 
 
 def _bench_files(root: Path, pattern: str) -> list[Path]:
@@ -450,9 +487,9 @@ def _is_bench_data(path: Path) -> bool:
     return isinstance(head, dict) and isinstance(head.get("example"), list) and "keywords" in head
 
 
-def _bench_prompts(root: Path) -> dict[str, str]:
-    """GAOKAO-Bench's own instruction per file keyword, read from its ``Bench/*_Prompt.json``."""
-    out: dict[str, str] = {}
+def _bench_prompts(root: Path) -> dict[str, dict[str, str]]:
+    """GAOKAO-Bench's own instruction and question type per file keyword, from its ``Bench/*_Prompt.json``."""
+    out: dict[str, dict[str, str]] = {}
     folder = next((p / "Bench" for p in [root, *root.parents][:4] if (p / "Bench").is_dir()), None)
     for name in ("Obj_Prompt.json", "Sub_Prompt.json"):
         if folder is None:
@@ -466,7 +503,7 @@ def _bench_prompts(root: Path) -> dict[str, str]:
             examples = data.get("examples") if isinstance(data, dict) else None
             for ex in examples if isinstance(examples, list) else []:
                 if isinstance(ex, dict) and ex.get("keyword"):
-                    out[str(ex["keyword"])] = str(ex.get("prefix_prompt", ""))
+                    out[str(ex["keyword"])] = {"prefix": str(ex.get("prefix_prompt", "")), "type": str(ex.get("type", ""))}
     return out
 
 
@@ -504,24 +541,40 @@ def _clean_blank(text: str) -> str:
     return t
 
 
-def _bench_item(keyword: str, raw: dict[str, Any], where: str) -> GaokaoItem:
-    kind = _bench_kind(keyword)
+def _bench_item(keyword: str, raw: dict[str, Any], where: str, declared: str = "", folder: str = "") -> GaokaoItem:
+    kind = _bench_kind(keyword, declared, folder)
     try:
         year, index, score = str(raw["year"]), raw["index"], raw["score"]
         question = str(raw["question"])
     except KeyError as exc:
         raise TaskError(f"{where}: missing field {exc}") from None
+    if not isinstance(score, int | float) or isinstance(score, bool) or score <= 0:
+        raise TaskError(f"{where}: 'score' is {score!r}; expected a number of points above 0")
+    subject, subject_zh = subject_of(keyword)
     stream = next((v for k, v in _STREAM.items() if f"_{k}_" in f"_{keyword}_"), "")
-    paper = f"{year}-{normalize_category(str(raw.get('category', '')))}" + (f"-{stream}" if stream else "")
+    paper = f"{year}-{normalize_category(str(raw.get('category', '')))}"
+    paper += f"-{stream}" if stream else (f"-{subject_zh}" if subject not in ("", "math") else "")
     m = _NUMBER.match(question)
     number = int(m.group(1)) if m else int(index) + 1
     answer: Any = raw.get("answer")
-    extra = {"source": "GAOKAO-Bench", "file": keyword, "index": index, "numbered": bool(m)}
+    extra: dict[str, Any] = {"source": "GAOKAO-Bench", "file": keyword, "index": index, "numbered": bool(m)}
+    if subject:
+        extra["subject"] = subject
+    points: int | float | tuple[float, ...] = int(score) if float(score).is_integer() else float(score)
     if kind == "choice":
         letters = [str(a).strip().upper() for a in (answer if isinstance(answer, list) else [answer])]
-        kind = "multi" if len(letters) > 1 else "single"
-        answer = letters if kind == "multi" else letters[0]
-        extra["n_choices"] = 4
+        if not letters or not all(re.fullmatch(r"[A-J]+", a) for a in letters):
+            raise TaskError(f"{where}: 'answer' is {answer!r}; expected option letters")
+        qtype = bench_question_type(keyword, declared)
+        extra["bench_type"] = qtype
+        extra["n_choices"] = 7 if qtype == "five_out_of_seven" else 4
+        if len(letters) > 1 and qtype in ("multi_question_choice", "five_out_of_seven"):
+            # one letter per sub-question; the benchmark's score is per sub-question
+            kind, answer, points = "group", letters, tuple(points for _ in letters)  # type: ignore[misc]
+        elif len(letters) > 1 or len(letters[0]) > 1:  # several correct options of one question
+            kind, answer = "multi", sorted({ch for a in letters for ch in a})
+        else:
+            kind, answer = "single", letters[0]
     elif kind == "fill":
         answer = bench_blanks(str(answer))
         if answer != [str(raw.get("answer", "")).strip()]:
@@ -531,9 +584,9 @@ def _bench_item(keyword: str, raw: dict[str, Any], where: str) -> GaokaoItem:
     elective = f"{paper}:选考" if kind == "solution" and number >= 22 and int(score) == 10 else None
     return GaokaoItem(
         id=bench_sample_id(keyword, index), paper=paper, number=number, type=kind, question=question.strip(),
-        points=int(score), answer=answer, solution=answer if kind == "solution" else "",
+        points=points, answer=answer, solution=answer if kind == "solution" else "",  # type: ignore[arg-type]
         analysis=str(raw.get("analysis") or "").strip(), year=year, elective=elective,
-        rule=rule_for_year(year) if kind == "multi" else None, extra=extra,
+        rule=rule_for(year, subject or "math") if kind == "multi" else None, extra=extra,
     )
 
 
@@ -541,8 +594,13 @@ def load_gaokao_bench(spec: DatasetSpec) -> Iterator[Sample]:
     """Dataset format ``gaokao-bench``: GAOKAO-Bench data files (a file, its ``Data/`` folder or the checkout).
 
     Options (``dataset.options``): ``files`` — a glob the file names must match (default ``*.json``).
-    Each item's ``score`` is its points; MCQs with several letters are multi-select items graded by
-    the rule of their year; an instruction from ``Bench/*_Prompt.json`` lands in ``metadata["prompt_prefix"]``.
+    Every objective file of the benchmark loads (``Data/Objective_Questions``): an item's key is a list with
+    one entry per scored answer — one letter (a single choice), one string of letters (``["AC"]``: a
+    multi-select, graded by the national rule of its subject and year, e.g. ``physics-legacy``), or one
+    letter for each of several consecutive sub-questions on one material (an English cloze or reading
+    passage, a geography map: a ``group`` item whose ``score`` is per sub-question). The benchmark's own
+    question type (``Bench/Obj_Prompt.json``) lands in ``metadata["bench_type"]`` (for ``extract:
+    gaokao-bench``), its instruction in ``metadata["prompt_prefix"]``, the subject in ``metadata["subject"]``.
     """
     if spec.path is None:
         raise TaskError("dataset format 'gaokao-bench' needs a path: pass --data PATH to a GAOKAO-Bench checkout")
@@ -551,13 +609,14 @@ def load_gaokao_bench(spec: DatasetSpec) -> Iterator[Sample]:
     for path in _bench_files(spec.path, pattern):
         data = json.loads(path.read_text(encoding="utf-8"))
         keyword = str(data.get("keywords") or path.stem)
+        declared = prompts.get(keyword, {})
         for n, raw in enumerate(data["example"], 1):
             if not isinstance(raw, dict):
                 raise TaskError(f"{path}: example {n} is not an object")
-            item = _bench_item(keyword, raw, f"{path}: example {n}")
+            item = _bench_item(keyword, raw, f"{path}: example {n}", declared.get("type", ""), path.parent.name)
             sample = item.to_sample()
-            if keyword in prompts:
-                sample.metadata["prompt_prefix"] = prompts[keyword]
+            if declared.get("prefix"):
+                sample.metadata["prompt_prefix"] = declared["prefix"]
             yield sample
 
 

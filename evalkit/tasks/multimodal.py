@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from evalkit.grading.multi_rules import rule_for
+from evalkit.tasks.gaokao import subject_of
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import Image, Sample, Text
 
@@ -95,19 +97,24 @@ def _subject(keyword: str) -> str:
 
 def _sample(item: dict[str, Any], keyword: str, qtype: str, prefix: str, data_dir: Path) -> Sample:
     answer = [str(a).strip().upper() for a in item.get("answer") or []]
-    multi = qtype == "multi_choice" or len(answer) > 1
+    multi = qtype == "multi_choice" or len(answer) > 1 or any(len(a) > 1 for a in answer)
+    if multi:  # GAOKAO-MM writes several correct letters as one string: ["BD"]
+        answer = sorted({ch for a in answer for ch in a})
     pics = [resolve_picture(data_dir, str(p)) for p in item.get("picture") or []]
     images = [Image(str(p), label=f"image {i}") for i, p in enumerate(pics, 1)]
+    year = str(item.get("year", ""))
     meta: dict[str, Any] = {
         "type": "multi" if multi else "single",
         "points": item.get("score", 5),
         "n_choices": 4,
-        "year": str(item.get("year", "")),
+        "year": year,
         "category": str(item.get("category", "")).strip(),
         "subject": keyword,
         "index": item.get("index"),
         "prompt": prefix,
     }
+    if multi:  # several correct letters: the national rule of the subject's papers that year (physics: 6/3/0)
+        meta["rule"] = rule_for(year, subject_of(keyword)[0] or "math")
     return Sample(
         id=f"{keyword}_{item.get('index')}",
         input=(Text(str(item["question"]).strip()), *images),
