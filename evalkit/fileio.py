@@ -28,6 +28,14 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}{TEMP_SUFFIX}")
 
 
+def safe_name(text: str, limit: int = 60) -> str:
+    """``text`` as one harmless path component: letters, digits, ``-``, ``_``, ``.``; never a hidden
+    name, ``..``, an absolute path or a separator (a task named ``../../x`` stays inside its folder)."""
+    name = "".join(c if c.isalnum() or c in "-._" else "_" for c in text)[:limit]
+    name = "_" + name[1:] if name.startswith(".") else name
+    return name or "_"
+
+
 def encode_text(text: str) -> bytes:
     """UTF-8 bytes of ``text``; a lone surrogate becomes a ``\\uXXXX`` escape instead of an error.
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from evalkit.adapters import Adapter
 from evalkit.cache import ResponseCache, request_key
 from evalkit.errors import EvalkitError
+from evalkit.fileio import safe_name
 from evalkit.grading import GraderSpec, grade_async, needs_judge
 from evalkit.grading.metrics import summarize
 from evalkit.pool import GradePool
@@ -108,9 +109,8 @@ class EndpointGuard:
 
 
 def default_run_dir(root: Path, task: Task, adapter: Adapter) -> Path:
-    slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in adapter.uri)[:60]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = root / f"{task.name}__{slug}__{stamp}"
+    base = root / f"{safe_name(task.name)}__{safe_name(adapter.uri)}__{stamp}"
     path, n = base, 1
     while path.exists():
         n += 1

@@ -18,6 +18,7 @@ from typing import Any
 
 from evalkit.adapters import Adapter, make_adapter
 from evalkit.errors import EvalkitError
+from evalkit.fileio import safe_name
 from evalkit.progress import SweepProgress, SweepStats
 from evalkit.results import RUN_FILE, SAMPLES_FILE
 from evalkit.runner import RunConfig, Runner, default_run_dir, load_finished, select_samples
@@ -238,7 +239,7 @@ def load_sweep(path: Path) -> Sweep:
     if executor not in EXECUTORS:
         raise SweepError(f"{_where(path, 'executor')} must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     name = str(top.get("name") or path.stem)
-    output = Path(str(top["output"])) if top.get("output") else config.results_root / name
+    output = Path(str(top["output"])) if top.get("output") else config.results_root / safe_name(name)
     return Sweep(
         tasks=tasks, models=models, config=config, seeds=_seeds(top, path, config.seed), name=name, output=output,
         endpoints=endpoints, shard_size=_int(top.get("shard_size", 100), path, "shard_size"),
@@ -305,15 +306,11 @@ class SweepRun:
         return self.adapter.endpoint_key
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-._" else "_" for c in text)[:60]
-
-
 def run_folder(sweep: Sweep, task: Task, adapter: Adapter, seed: int | None) -> Path:
     """The run folder of task × model × seed: fixed under the sweep folder, so a re-run resumes it."""
     if sweep.output is None:
         return default_run_dir(sweep.config.results_root, task, adapter)
-    name = f"{task.name}__{_slug(adapter.uri)}"
+    name = f"{safe_name(task.name)}__{safe_name(adapter.uri)}"
     if len(sweep.seeds) > 1:
         name += f"__seed{seed}"
     return sweep.output / name

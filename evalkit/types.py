@@ -52,7 +52,7 @@ class Image:
         if isinstance(src, bytes | bytearray):
             return bytes(src)
         if isinstance(src, str | Path):
-            return Path(src).read_bytes()
+            return read_image_file(Path(src))
         if hasattr(src, "save"):  # PIL image
             buf = io.BytesIO()
             src.save(buf, format="PNG")
@@ -86,6 +86,35 @@ class Image:
 
 
 ContentPart = Text | Image
+
+MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024  # an image file larger than this is refused, not read
+
+
+def read_image_file(path: Path, limit: int = MAX_IMAGE_FILE_BYTES) -> bytes:
+    """An image file's bytes: a regular file only, and no larger than ``limit``.
+
+    Data from outside may name ``/dev/zero`` (endless) or a FIFO (hangs on open): the file is opened
+    without blocking, checked to be a regular file, and read no further than ``limit`` bytes.
+    Raises ``OSError`` (with the reason) for anything else.
+    """
+    import errno
+    import os
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if st.st_size > limit:
+            raise OSError(errno.EFBIG, f"{st.st_size:,} bytes, more than the {limit:,} an image may have")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"more than the {limit:,} bytes an image may have")
+    return data
 
 
 def content_from_dict(d: dict[str, Any] | str) -> ContentPart:

@@ -349,6 +349,22 @@ POINTS: <integer between 0 and {max_points}>
 followed by one short line starting with REASON:."""
 
 
+def fill_prompt(template: str, **values: Any) -> str:
+    """``template`` with each ``{name}`` replaced by ``values[name]`` — plain names only.
+
+    A prompt from a task file is hostile: ``str.format`` would also follow ``{response.__class__}``
+    or ``{question[0]}`` into Python objects, so any field but a plain known name is refused.
+    """
+    import string
+
+    for _, name, spec, _ in string.Formatter().parse(template):
+        if name is not None and (name not in values or "{" in (spec or "")):
+            known = ", ".join("{" + k + "}" for k in values)
+            field = name + (":" + spec if spec else "")
+            raise ValueError(f"field {{{field}}} is not allowed; a prompt may use {known} (and {{{{ }}}} for braces)")
+    return template.format(**values)
+
+
 def _format_rubric(rubric: Any) -> str:
     if isinstance(rubric, str):
         return rubric
@@ -391,8 +407,11 @@ async def rubric(sample: Sample, output: str, *, judge: Judge,
         return Score.error(f"rubric scorer: sample {sample.id!r} has no metadata.rubric", mx)
     if not (output or "").strip():
         return _unparsed(mx, "judge", "empty response")
-    text = (prompt or RUBRIC_PROMPT).format(question=sample.text, rubric=_format_rubric(steps),
-                                            max_points=int(mx), response=output)
+    try:
+        text = fill_prompt(prompt or RUBRIC_PROMPT, question=sample.text, rubric=_format_rubric(steps),
+                           max_points=int(mx), response=output)
+    except ValueError as exc:
+        return Score.error(f"rubric scorer: grader option 'prompt': {exc}", mx)
     try:
         reply = await judge(text)
     except Exception as exc:  # noqa: BLE001 - a failed judge call is recorded, never scored as 0

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.registry import Registry
+from evalkit.tasks.paths import task_roots
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.tasks.task import Task
 
@@ -122,6 +123,11 @@ def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | No
         from evalkit.tasks.schema import task_from_yaml
 
         return task_from_yaml(Path(result), data, options)
+    if isinstance(result, Task) and result.roots is None and result.dataset is not None \
+            and result.dataset.path is not None:
+        from evalkit.tasks.schema import dataset_roots
+
+        result.roots = dataset_roots(None, result.dataset)  # a Python task's data: images stay in its folder
     return result
 
 
@@ -131,7 +137,7 @@ def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
 
     spec = DatasetSpec(format="jsonl", path=path)
     t = Task(name=path.stem, description=f"samples from {path.name}", dataset=spec, source=str(path),
-             options=dict(options or {}))
+             options=dict(options or {}), roots=task_roots(path.parent))
     first = t.samples[0] if t.samples else None
     if first is not None:
         grader = (options or {}).get("grader") or first.metadata.get("grader")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.grading import GraderSpec
+from evalkit.tasks.paths import hf_cache_roots, inside, root_of, task_roots
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.tasks.task import Task
 from evalkit.types import GenerationConfig
@@ -47,7 +48,9 @@ def _check_keys(path: Path, prefix: str, data: dict[str, Any], allowed: set[str]
             raise _fail(path, f"{prefix}{key}", f"is not allowed here; allowed: {', '.join(sorted(allowed))}")
 
 
-def parse_dataset(path: Path, data: dict[str, Any], data_override: str | None = None) -> DatasetSpec:
+def parse_dataset(path: Path, data: dict[str, Any], data_override: str | None = None,
+                  confined_to: tuple[Path, ...] | None = None) -> DatasetSpec:
+    """The dataset of a task file; with ``confined_to``, a local path must lie inside those folders."""
     _check_keys(path, "dataset.", data, DATASET_FIELDS)
     hf_id = data.get("hf")
     raw_path = data_override or data.get("path")
@@ -58,6 +61,10 @@ def parse_dataset(path: Path, data: dict[str, Any], data_override: str | None = 
         local = Path(str(raw_path)).expanduser()
         if not local.is_absolute():
             local = (Path.cwd() / local) if data_override else (path.parent / local)
+        if confined_to is not None:
+            from evalkit.tasks.paths import confine
+
+            confine(local, confined_to, f"{path}: field '{'options.data' if data_override else 'dataset.path'}'")
     fmt = data.get("format")
     if fmt is None:
         if hf_id and not data_override:
@@ -173,10 +180,14 @@ def task_from_dict(
         raise _fail(path, "generation", str(exc)) from None
     declared = dict(data.get("options") or {})
     task_options = {**declared, **(options or {})}
+    from_user = data_override is not None or "data" in (options or {})  # typed by the user: --data, -T data=
     if "data" in task_options and data_override is None:
         data_override = str(task_options["data"])
+    # a task file outside evalkit's own folder may only point at data inside its folder (or allowed ones)
+    confined_to = None if (from_user or _is_builtin(path)) else task_roots(path.parent)
     metrics = [str(m) for m in data.get("metrics", ["accuracy"])]
-    dataset = apply_task_options(path, parse_dataset(path, data["dataset"], data_override), declared, options or {})
+    dataset = apply_task_options(path, parse_dataset(path, data["dataset"], data_override, confined_to), declared,
+                                 options or {})
     return Task(
         name=str(data["name"]),
         description=str(data.get("description", "")).strip(),
@@ -191,4 +202,20 @@ def task_from_dict(
         source=str(path),
         options=task_options,
         about=parse_about(path, data.get("about") or {}),
+        roots=dataset_roots(path.parent, dataset),
     )
+
+
+def _is_builtin(path: Path) -> bool:
+    from evalkit.tasks import builtin_task_dir
+
+    return inside(path, [builtin_task_dir().resolve()])
+
+
+def dataset_roots(task_folder: Path | None, dataset: DatasetSpec) -> tuple[Path, ...]:
+    """The folders a task's samples may read images from: its own folder, its data's folder (and the
+    Hugging Face cache for a hub dataset), and the folders the user allowed."""
+    folders = [task_folder, root_of(dataset.path) if dataset.path is not None else None]
+    if dataset.format in ("hf", "hub") or dataset.hf_id:
+        folders += hf_cache_roots()
+    return task_roots(*folders)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from evalkit.tasks.paths import check_regular_file
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import Image, Sample, Text
 
@@ -23,6 +24,7 @@ FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet
 def _read_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
     if not path.exists():
         raise TaskError(f"{path}: dataset file not found")
+    check_regular_file(path, "dataset file")
     try:
         yield from _parse_rows(path, fmt)
     except TaskError:

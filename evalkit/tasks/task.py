@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 from evalkit.grading import GraderSpec
@@ -42,6 +43,8 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
     # what the catalogue says of it: group, homepage, licence, data, fields, rule, checked, fixture
     about: dict[str, Any] = field(default_factory=dict)
+    # folders the samples' image files must lie in (see evalkit.tasks.paths); None: not confined
+    roots: tuple[Path, ...] | None = None
 
     @cached_property
     def samples(self) -> list[Sample]:
@@ -60,12 +63,26 @@ class Task:
                 s.blank_points()
             except SampleError as exc:
                 raise TaskError(f"task {self.name!r} ({self.source}): {exc}") from None
+        if self.roots is not None:
+            self._confine_images(items, self.roots)
         return items
 
-    def render(self, sample: Sample) -> tuple[Message, ...]:
-        from evalkit.tasks.prompt import render_messages
+    def _confine_images(self, items: list[Sample], roots: tuple[Path, ...]) -> None:
+        from evalkit.tasks.paths import confine
 
-        return render_messages(sample, self.template, self.system_prompt)
+        for s in items:
+            for img in s.images:
+                path = img.path
+                if path is not None and not path.startswith(("http://", "https://")):
+                    confine(Path(path), roots, f"task {self.name!r}, sample {s.id!r}: image")
+
+    def render(self, sample: Sample) -> tuple[Message, ...]:
+        from evalkit.tasks.prompt import TemplateSecurityError, render_messages
+
+        try:
+            return render_messages(sample, self.template, self.system_prompt)
+        except TemplateSecurityError as exc:
+            raise TemplateSecurityError(f"{self.source or self.name}: {exc}") from None
 
     @property
     def prompt_hash(self) -> str:
