@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.registry import Registry
-from evalkit.tasks.paths import task_roots
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.tasks.task import Task
 
@@ -134,6 +133,7 @@ def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | No
 def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
     """A task made from a JSONL file of samples in evalkit's own format."""
     from evalkit.grading import GraderSpec
+    from evalkit.tasks.paths import task_roots
 
     spec = DatasetSpec(format="jsonl", path=path)
     t = Task(name=path.stem, description=f"samples from {path.name}", dataset=spec, source=str(path),
