@@ -2,8 +2,8 @@
 
 Writes synthetic run folders (two models on one task, half the samples each, ~200-character
 responses), then times: reading + aggregating them into a leaderboard (pandas, bootstrap CIs),
-rendering the self-contained HTML, and — when Chromium is installed — opening the report in
-headless Chromium until the first page of samples is drawn, then filtering and opening a sample.
+rendering the self-contained HTML, and — when Playwright and Debian's Chromium are installed — opening
+the report in headless Chromium until the first page of samples is drawn, then filtering and opening a sample.
 
     .venv/bin/python benchmarks/report_scale.py            # 1k, 10k, 100k
     .venv/bin/python benchmarks/report_scale.py 1000 5000  # chosen sizes
@@ -11,13 +11,13 @@ headless Chromium until the first page of samples is drawn, then filtering and o
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from evalkit.report import load_leaderboard, render_markdown
-from evalkit.report.browser import BrowserError, Page, find_chromium
 from evalkit.report.html import write_html
 from evalkit.report.synthetic import random_results, write_run
 
@@ -44,19 +44,30 @@ def bench(n: int, root: Path) -> dict[str, float]:
 
 
 def browser_times(report: Path) -> dict[str, float]:
-    if find_chromium() is None:
-        return {}
-    t0 = time.perf_counter()
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
     try:
-        with Page(report.as_uri(), timeout=120) as page:
-            page.wait_for("!!window.evalkitReport && document.querySelectorAll('#samples tbody tr').length > 0")
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        return {}
+    if exe is None:
+        return {}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu",
+                                                                    "--disable-dev-shm-usage"])
+            page = browser.new_page()
+            t0 = time.perf_counter()
+            page.goto(report.as_uri(), timeout=120_000)
+            page.wait_for_function("!!window.evalkitReport && document.querySelectorAll('#samples tbody tr').length > 0",
+                                   timeout=120_000)
             t_open = time.perf_counter() - t0
             t1 = time.perf_counter()
             page.evaluate("document.querySelector('#f-status button[data-status=\"wrong\"]').click()")
             page.evaluate("document.querySelector('#samples tbody tr').click()")
-            page.wait_for("!document.getElementById('detail').hidden")
+            page.wait_for_function("!document.getElementById('detail').hidden")
             t_click = time.perf_counter() - t1
-    except BrowserError as exc:
+            browser.close()
+    except Error as exc:
         print(f"  (browser timing skipped: {exc})")
         return {}
     return {"browser_open_s": t_open, "filter_and_open_sample_s": t_click}

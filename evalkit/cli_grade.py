@@ -94,17 +94,19 @@ section{page-break-inside:avoid;border-top:2px solid #333;padding:.5em 0 1em}
 h2{font-size:1.1em;margin:.3em 0} pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;font-size:.95em}
 table{border-collapse:collapse} td,th{border:1px solid #999;padding:.2em .5em;text-align:left}
 .mark{display:inline-block;border:1px solid #000;min-width:4em;height:1.6em;vertical-align:middle}
-@media print{body{margin:0} section{page-break-after:always}}
-</style></head><body>
+@media print{body{margin:0} section{page-break-after:always} button{display:none}}
+.raw-math .math{font-family:monospace}
+</style>{{ katex }}</head><body>
+<p><button type="button" data-math-toggle>LaTeX 原文 (raw)</button></p>
 <h1>阅卷 · {{ title }}</h1>
 <p>{{ rows|length }} 道题。请在 <code>marks.csv</code> 的 <code>mark</code> 列填入得分（整数，0 至满分），<code>marker</code> 列填阅卷人，
 然后运行 <code>evalkit grade import {{ run_dir }} marks.csv</code>。</p>
 {% for r in rows %}<section>
 <h2>{{ r.paper }} 第 {{ r.number }} 题（{{ r.type }}，满分 {{ r.max_points }} 分）<small> id: {{ r.id }}</small></h2>
-<h3>题目</h3><pre>{{ r.question }}</pre>
-<h3>参考解答</h3><pre>{{ r.reference }}</pre>
-{% if r.rubric %}<h3>评分细则</h3><pre>{{ r.rubric }}</pre>{% endif %}
-<h3>考生作答</h3><pre>{{ r.response or "（空）" }}</pre>
+<h3>题目</h3><pre>{{ r.question | plainmath }}</pre>
+<h3>参考解答</h3><pre>{{ r.reference | plainmath }}</pre>
+{% if r.rubric %}<h3>评分细则</h3><pre>{{ r.rubric | plainmath }}</pre>{% endif %}
+<h3>考生作答</h3><pre>{{ r.response | plainmath if r.response else "（空）" }}</pre>
 <p>机评：{{ r.current_points }} 分（{{ r.current_grader }}）　　得分：<span class="mark">{{ r.mark }}</span>　　阅卷人：<span class="mark">{{ r.marker }}</span></p>
 </section>{% endfor %}
 </body></html>
@@ -162,6 +164,17 @@ def _free_sheet_paths(out_dir: Path) -> tuple[Path, Path]:
     return out_dir / f"marks-{n}.csv", out_dir / f"marking-{n}.html"
 
 
+def _marking_page(rows: list[dict[str, Any]], title: str, run_dir: Path) -> str:
+    """The printable page: every text escaped, math typeset offline by the inlined KaTeX."""
+    import jinja2
+
+    from evalkit.mathtext import inline_assets, render_plain
+
+    env = jinja2.Environment(autoescape=True)
+    env.filters["plainmath"] = render_plain
+    return env.from_string(HTML).render(rows=rows, title=title, run_dir=run_dir, katex=inline_assets())
+
+
 def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
                  notes: list[str] | None = None) -> tuple[Path, Path, int]:
     """Write ``marks.csv`` and ``marking.html`` for a run; returns their paths and the row count.
@@ -171,8 +184,6 @@ def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
     would start a spreadsheet formula is written as text (see :func:`csv_cell`); both files are
     replaced atomically.
     """
-    import jinja2
-
     from evalkit.fileio import atomic_open, write_text_atomic
     from evalkit.results import load_run
 
@@ -192,9 +203,7 @@ def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
             writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
             writer.writeheader()
             writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
-        env = jinja2.Environment(autoescape=True)
-        write_text_atomic(html_path, env.from_string(HTML).render(rows=rows, title=f"{run.task} × {run.model}",
-                                                                  run_dir=run_dir))
+        write_text_atomic(html_path, _marking_page(rows, f"{run.task} × {run.model}", run_dir))
     except OSError as exc:
         raise MarksError(f"{out_dir}: cannot write the marking sheet there ({exc.strerror or exc})") from None
     return csv_path, html_path, len(rows)
@@ -353,10 +362,9 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, fl
     )
 
     task_default = run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold")
-    by_id = {r.id: r for r in run.results}
     records: dict[str, dict[str, Any]] = {str(rec.get("id")): rec for rec in iter_sample_lines(run.path / SAMPLES_FILE)}
     for sid, mark in marks.items():
-        res = by_id[sid]
+        res = SampleResult.from_dict(records[sid])
         limit = threshold.get(sid) if isinstance(threshold, dict) else threshold
         new = list(mark) if isinstance(mark, list | tuple) else [mark]
         res.score = with_marks(res.score, new, threshold_for(res.metadata, task_default, limit))

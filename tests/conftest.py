@@ -38,3 +38,25 @@ def write_mcq(path: Path, n: int, letters: str = "ABCD") -> Path:
 @pytest.fixture
 def mcq_file(tmp_path: Path) -> Path:
     return write_mcq(tmp_path / "mcq.jsonl", 40)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--no-first-run", "--disable-extensions", "--hide-scrollbars", "--mute-audio"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright (skips cleanly when either is missing)."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    with sync_api.sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        except sync_api.Error as exc:
+            pytest.skip(f"Chromium could not start here: {exc}")
+        yield browser
+        browser.close()

@@ -33,8 +33,8 @@ def test_model_and_dataset_text_is_escaped_everywhere(tmp_path):
     write_run(tmp_path / "run", results, model="<b>bold-model</b>", task="<i>task</i>")
     out = write_report([tmp_path / "run"], tmp_path / "report.html")
     html = out.read_text(encoding="utf-8")
-    # our two script elements only; no model/dataset text as markup
-    assert html.count("<script") == 2
+    # our script elements only (data, KaTeX, its typesetter, the explorer); no model/dataset text as markup
+    assert html.count("<script") == 4
     assert "<b>bold-model</b>" not in html and "&lt;b&gt;bold-model&lt;/b&gt;" in html
     assert "<i>task</i>" not in html
     data = _data_block(html)
@@ -54,7 +54,9 @@ def test_report_is_self_contained_and_states_its_size(tmp_path):
     assert abs(stated - out.stat().st_size) / out.stat().st_size < 0.01
     # leaderboard rows, charts and the Gaokao grid are in the static HTML
     assert html.count('class="lb-row"') == 2
-    assert html.count("<svg") == 4  # 2 score charts, section bars, heat map
+    body = html[:html.index('<script type="application/json"')]  # (KaTeX's own code mentions <svg)
+    assert body.count("<svg") == 4  # 2 score charts, section bars, heat map
+    assert "katex" in html and "data:font/woff2;base64," in html  # math typeset offline
     assert "Total / 150" in html and "<sup>J</sup>" in html
 
 

@@ -92,8 +92,11 @@ def math_span(tex: str, display: bool, source: str) -> str:
 
 def render_markdown(text: str | None) -> Markup:
     """Hostile text as safe HTML: markdown (no raw HTML, links or images) with math spans for KaTeX."""
-    if not text:
-        return Markup("")
+    return _render_markdown(text) if text else Markup("")
+
+
+@lru_cache(maxsize=4096)
+def _render_markdown(text: str) -> Markup:
     nonce = secrets.token_hex(6)
     spans: list[str] = []
 
@@ -111,8 +114,11 @@ def render_markdown(text: str | None) -> Markup:
 
 def render_plain(text: str | None) -> Markup:
     """Text kept as written (line breaks and all), its math spans typeset: for references and rubrics."""
-    if not text:
-        return Markup("")
+    return _render_plain(text) if text else Markup("")
+
+
+@lru_cache(maxsize=8192)
+def _render_plain(text: str) -> Markup:
     out, last = [], 0
     for m in MATH.finditer(text):
         out.append(str(escape(text[last:m.start()])))

@@ -4,7 +4,7 @@ The leaderboard, groups and Gaokao tables are rendered by jinja2 with autoescapi
 drill-down data is embedded once, column-wise, as a JSON block whose ``<``, ``>`` and ``&``
 are escaped as ``\\u003c``/``\\u003e``/``\\u0026`` (so no ``</script>`` can break out), and the
 page's script renders it a page at a time with ``textContent`` only — no model or dataset text is
-ever parsed as HTML. Image thumbnails are downscaled and capped in total size.
+ever parsed as HTML; math in it is typeset by the inlined KaTeX (:mod:`evalkit.mathtext`, trust off). Image thumbnails are downscaled and capped in total size.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from evalkit.mathtext import inline_assets
 from evalkit.report import svg
 from evalkit.report.aggregate import Leaderboard
 from evalkit.report.markdown import format_seconds, format_tokens, grader_mark, spread_label
@@ -229,7 +230,7 @@ def render_html(lb: Leaderboard, *, title: str = "evalkit report", limits: Embed
     papers = [(view, svg.section_bars(view), svg.heat_map(view)) for view in lb.papers]
     html = _environment().get_template("report.html.j2").render(
         lb=lb, title=title, charts=charts, papers=papers, data_json=safe_json(data),
-        css=_asset("report.css"), js=_asset("report.js"), size_mark=SIZE_MARK,
+        css=_asset("report.css"), js=_asset("report.js"), katex=inline_assets(), size_mark=SIZE_MARK,
         generated=datetime.now(UTC).isoformat(timespec="seconds"), n_samples=lb.n_samples,
         images_skipped=data["imagesSkipped"], max_text=limits.max_text,
     )

@@ -7,52 +7,6 @@
   var S = { math: true, task: null, cell: -1, cmp: -1, status: "all", differ: false, search: "", page: 0, rows: [] };
   var rowMaps = {};
 
-  /* LaTeX made readable without a renderer: symbols, fractions, roots, powers; raw text stays one click away. */
-  var SYM = { pi: "π", alpha: "α", beta: "β", gamma: "γ", delta: "δ", theta: "θ", lambda: "λ", mu: "μ", sigma: "σ",
-    omega: "ω", varphi: "φ", phi: "φ", rho: "ρ", epsilon: "ε", varepsilon: "ε", Delta: "Δ", Omega: "Ω", infty: "∞",
-    leq: "≤", le: "≤", leqslant: "≤", geq: "≥", ge: "≥", geqslant: "≥", neq: "≠", ne: "≠", times: "×", cdot: "·",
-    cdots: "⋯", ldots: "…", dots: "…", div: "÷", pm: "±", mp: "∓", in: "∈", notin: "∉", cup: "∪", cap: "∩",
-    subseteq: "⊆", subset: "⊂", supseteq: "⊇", emptyset: "∅", varnothing: "∅", Rightarrow: "⇒", Leftarrow: "⇐",
-    rightarrow: "→", to: "→", Leftrightarrow: "⇔", iff: "⇔", angle: "∠", langle: "⟨", rangle: "⟩", lbrace: "{", rbrace: "}", not: "¬", neg: "¬", land: "∧", lor: "∨", cong: "≅", triangle: "△", perp: "⊥", parallel: "∥",
-    circ: "°", approx: "≈", equiv: "≡", sim: "∼", mid: "|", forall: "∀", exists: "∃", therefore: "∴", because: "∵",
-    quad: " ", qquad: "  ", left: "", right: "", displaystyle: "", limits: "", sum: "∑", prod: "∏", int: "∫",
-    lim: "lim", log: "log", ln: "ln", lg: "lg", sin: "sin", cos: "cos", tan: "tan", overrightarrow: "", vec: "" };
-  var SUP = { "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹",
-    "+": "⁺", "-": "⁻", "n": "ⁿ", "x": "ˣ", "(": "⁽", ")": "⁾" };
-  var SUB = { "0": "₀", "1": "₁", "2": "₂", "3": "₃", "4": "₄", "5": "₅", "6": "₆", "7": "₇", "8": "₈", "9": "₉",
-    "n": "ₙ", "+": "₊", "-": "₋", "k": "ₖ", "i": "ᵢ" };
-  function mapAll(text, table) {
-    var out = "";
-    for (var i = 0; i < text.length; i++) { var c = table[text[i]]; if (c === undefined) { return null; } out += c; }
-    return out;
-  }
-  function group(x) { return x.length <= 1 || /^[0-9A-Za-z.]+$/.test(x) ? x : "(" + x + ")"; }
-  function readable(src) {
-    var t = String(src), prev;
-    t = t.replace(/\\\\/g, "\n").replace(/\\([{}%$&#_ ,;!])/g, function (m, c) {
-      return c === "{" ? "\u0001" : c === "}" ? "\u0002" : ",;! ".indexOf(c) >= 0 ? " " : c;
-    });
-    for (var pass = 0; pass < 8 && t !== prev; pass++) {
-      prev = t;
-      t = t.replace(/\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, function (m, a, b) { return group(a) + "/" + group(b); })
-        .replace(/\\sqrt\s*\[([^\]]*)\]\s*\{([^{}]*)\}/g, function (m, n, x) { return (mapAll(n, SUP) || n) + "√" + group(x); })
-        .replace(/\\sqrt\s*\{([^{}]*)\}/g, function (m, x) { return "√" + group(x); })
-        .replace(/\\(?:text|mathrm|mathbf|mathit|operatorname|textbf|mathbb)\s*\{([^{}]*)\}/g, function (m, x) { return x === "R" && m.indexOf("mathbb") >= 0 ? "ℝ" : x; })
-        .replace(/\\boxed\s*\{([^{}]*)\}/g, "[$1]")
-        .replace(/\\(?:overrightarrow|vec)\s*\{([^{}]*)\}/g, "→$1")
-        .replace(/\\(?:overline|bar|widehat|hat)\s*\{([^{}]*)\}/g, function (m, x) { return x.length === 1 ? x + "\u0304" : "‾(" + x + ")"; })
-        .replace(/\\(?:boldsymbol|bm|mathcal|mathsf)\s*\{([^{}]*)\}/g, "$1")
-        .replace(/\^\s*\{([^{}]*)\}/g, function (m, x) { return mapAll(x, SUP) || "^(" + x + ")"; })
-        .replace(/_\s*\{([^{}]*)\}/g, function (m, x) { return mapAll(x, SUB) || "_(" + x + ")"; });
-    }
-    t = t.replace(/\\not\s*\\in\b/g, "∉").replace(/\\not\s*=/g, "≠").replace(/\\not\s*\\subset\b/g, "⊄")
-      .replace(/\^([0-9a-z])/g, function (m, x) { return SUP[x] || m; })
-      .replace(/_([0-9])/g, function (m, x) { return SUB[x] || m; })
-      .replace(/\\([A-Za-z]+)\s?/g, function (m, name) { return SYM[name] !== undefined ? SYM[name] : m; })
-      .replace(/\$\$?/g, "").replace(/\u0001/g, "{").replace(/\u0002/g, "}");
-    return t;
-  }
-
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -157,11 +111,17 @@
     $("p-next").disabled = S.page >= pages - 1;
   }
 
-  function math(text) { return S.math ? readable(text) : text; }
+  /* Math is typeset by the inlined KaTeX (evalkit/mathtext/math.js), from text nodes and spans only;
+     unticking "rendered math" shows the LaTeX exactly as written. */
+  function mathEl(tag, attrs, text) {
+    var e = el(tag, attrs);
+    if (S.math && window.evalkitMath) { window.evalkitMath.renderText(e, String(text)); } else { e.textContent = String(text); }
+    return e;
+  }
   function block(parent, title, text, pre) {
     if (text === undefined || text === null || text === "") { return; }
     parent.appendChild(el("h4", null, title));
-    parent.appendChild(el(pre === false ? "div" : "pre", null, text));
+    parent.appendChild(mathEl(pre === false ? "div" : "pre", null, text));
   }
 
   function sideView(c, k, t, ti) {
@@ -170,17 +130,19 @@
     if (k < 0) { box.appendChild(el("p", null, "No answer from this model.")); return box; }
     var kv = el("dl", { "class": "kv" });
     [["status", status(c, k)], ["points", pts(c, k)], ["grader", col(c, "g", k)], ["decided by", col(c, "sg", k)],
-     ["extracted answer", col(c, "e", k)], ["normalized", col(c, "n", k)], ["reference", math(t.tgt[ti])]].forEach(function (p) {
+     ["extracted answer", col(c, "e", k)], ["normalized", col(c, "n", k)], ["reference", t.tgt[ti]]].forEach(function (p) {
       if (p[1] === "" || p[1] === undefined) { return; }
-      kv.appendChild(el("dt", null, p[0])); kv.appendChild(el("dd", { "class": "f-" + p[0].replace(/ /g, "-") }, p[1]));
+      var cls = { "class": "f-" + p[0].replace(/ /g, "-") };
+      kv.appendChild(el("dt", null, p[0]));
+      kv.appendChild(p[0] === "reference" ? mathEl("dd", cls, p[1]) : el("dd", cls, p[1]));
     });
     box.appendChild(kv);
     block(box, "why", col(c, "y", k));
     block(box, "error", col(c, "err", k));
-    block(box, "reasoning", math(col(c, "rs", k)));
-    var resp = math(col(c, "r", k));
+    block(box, "reasoning", col(c, "rs", k));
+    var resp = col(c, "r", k);
     box.appendChild(el("h4", null, "response"));
-    box.appendChild(el("pre", { "class": "response" }, resp === "" ? "(empty)" : resp));
+    box.appendChild(resp === "" ? el("pre", { "class": "response" }, "(empty)") : mathEl("pre", { "class": "response" }, resp));
     return box;
   }
 
@@ -198,7 +160,7 @@
     Array.prototype.forEach.call($("samples").tBodies[0].rows, function (x) { x.classList.toggle("sel", x.getAttribute("data-row") === String(r)); });
     d.appendChild(el("h3", null, t.ids[ti] + " · " + t.name));
     if (t.meta[ti]) { d.appendChild(el("p", { "class": "note" }, t.meta[ti])); }
-    block(d, "question", math(t.q[ti]));
+    block(d, "question", t.q[ti]);
     var imgs = t.img[ti] || [];
     if (imgs.length) {
       var holder = el("div", { "class": "images" });
@@ -249,6 +211,6 @@
     tr.addEventListener("keydown", function (e) { if (e.key === "Enter") { go(); } });
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") { hideDetail(); } });
-  window.evalkitReport = { state: S, open: openCell, show: showRow, readable: readable };
+  window.evalkitReport = { state: S, open: openCell, show: showRow };
   if (D.tasks.length) { setTask(D.tasks[0].name); } else { refreshControls(); render(); }
 })();
