@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from evalkit import mathtext
 from evalkit.serve.round import Item, Round
-from evalkit.serve.store import Answer, Person, StoreError
+from evalkit.serve.store import Answer, Person, StoreError, Writer
 
 COOKIE = "evalkit_marking"
 STATIC = Path(__file__).parent / "static"
@@ -50,7 +50,8 @@ class Room:
 
     def __init__(self, rnd: Round) -> None:
         self.round = rnd
-        self.store = rnd.store
+        self.store = rnd.store  # reads, on the event loop's own connection
+        self.write = Writer(rnd.db_path)  # every write of a request: one thread, batched commits
         self.env = _env()
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -79,7 +80,7 @@ class Room:
         person = self.store.person_by_token(request.path_params["token"])
         if person is None:
             raise HTTPException(403, "this link is not valid (ask the admin for a new one)")
-        sid, _ = self.store.new_session(person)
+        sid, _ = await self.write("new_session", person)
         response = RedirectResponse("/", status_code=303, headers={"Referrer-Policy": "no-referrer"})
         response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", max_age=60 * 60 * 24 * 30, path="/")
         return response
@@ -91,7 +92,7 @@ class Room:
     # -- marking --------------------------------------------------------------------------------------
     async def queue(self, request: Request) -> Response:
         person, csrf = self.who(request, "marker", "arbiter")
-        answer = self.store.current(person)
+        answer = await self.write("current", person)
         if answer is None:
             done, left = self.store.progress(person)
             return self.page("done.html", person=person, done=done, left=left, history=self.store.history(person),
@@ -136,9 +137,8 @@ class Room:
             points, steps = read_mark(form, self.round.item(answer))
         except ValueError as exc:
             return self._screen(person, csrf, answer, str(exc), 400)
-        self.store.submit(person, answer, points, steps, problem=bool(form.get("problem")),
-                          note=str(form.get("note") or ""))
-        self.round.wake()
+        await self.write("submit", person, answer, points, steps, problem=bool(form.get("problem")),
+                         note=str(form.get("note") or ""))
         nxt = str(form.get("then") or "")
         target = f"/mark/{nxt}" if nxt and self.store.answer(nxt) else "/mark"
         return RedirectResponse(target, status_code=303)
@@ -172,28 +172,27 @@ class Room:
         form = await self.form(request, csrf)
         action = request.path_params["action"]
         try:
-            message = self._admin_action(action, form)
+            message = await self._admin_action(action, form)
         except (StoreError, ValueError) as exc:
             message = f"error: {exc}"
         from urllib.parse import quote
 
         return RedirectResponse(f"/admin?m={quote(message)}", status_code=303)
 
-    def _admin_action(self, action: str, form: Any) -> str:
+    async def _admin_action(self, action: str, form: Any) -> str:
         if action == "people":
-            self.store.add_person(str(form.get("name") or ""), str(form.get("role") or "marker"))
+            await self.write("add_person", str(form.get("name") or ""), str(form.get("role") or "marker"))
             return f"added {form.get('name')}"
         if action == "assign":
             person = int(str(form.get("person") or 0))
             questions = [q.strip() for q in str(form.get("questions") or "").split(",") if q.strip()]
-            self.store.assign(person, questions)
+            await self.write("assign", person, questions)
             return "assignment saved"
         if action == "threshold":
-            self.store.set_threshold(str(form.get("question") or ""), float(str(form.get("threshold") or "")))
-            self.round.wake()
+            await self.write("set_threshold", str(form.get("question") or ""), float(str(form.get("threshold") or "")))
             return "threshold saved"
         if action == "arbitrate":
-            self.store.open_arbitration(str(form.get("code") or "").strip().upper())
+            await self.write("open_arbitration", str(form.get("code") or "").strip().upper())
             return "sent to arbitration"
         raise HTTPException(404, "no such admin action")
 
@@ -322,6 +321,7 @@ def create_app(rnd: Round) -> Starlette:
         try:
             yield
         finally:
+            room.write.close()
             rnd.stop_writer()
 
     routes = [

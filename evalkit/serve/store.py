@@ -38,9 +38,10 @@ CREATE TABLE IF NOT EXISTS questions (
   max_points REAL NOT NULL, threshold REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (
   id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), sample_id TEXT NOT NULL,
-  question TEXT NOT NULL REFERENCES questions(key), code TEXT UNIQUE NOT NULL, pos INTEGER NOT NULL,
-  need INTEGER NOT NULL DEFAULT 2, state TEXT NOT NULL DEFAULT 'open',
-  version INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0, UNIQUE (run_id, sample_id));
+  question TEXT NOT NULL REFERENCES questions(key), code TEXT UNIQUE NOT NULL, qpos INTEGER NOT NULL,
+  pos INTEGER NOT NULL, need INTEGER NOT NULL DEFAULT 2, takers INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'open', version INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (run_id, sample_id));
 CREATE TABLE IF NOT EXISTS people (
   id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, role TEXT NOT NULL, token TEXT UNIQUE NOT NULL,
   created REAL NOT NULL);
@@ -54,7 +55,9 @@ CREATE TABLE IF NOT EXISTS marks (
   id INTEGER PRIMARY KEY, answer_id INTEGER NOT NULL, person_id INTEGER NOT NULL, role TEXT NOT NULL,
   points REAL NOT NULL, steps TEXT NOT NULL DEFAULT '[]', problem INTEGER NOT NULL DEFAULT 0, note TEXT,
   claimed REAL NOT NULL, submitted REAL NOT NULL, UNIQUE (answer_id, person_id));
-CREATE INDEX IF NOT EXISTS answers_queue ON answers (question, pos);
+CREATE INDEX IF NOT EXISTS answers_free ON answers (qpos, pos) WHERE state='open' AND takers < need;
+CREATE INDEX IF NOT EXISTS answers_dirty ON answers (id) WHERE version > written;
+CREATE INDEX IF NOT EXISTS claims_person ON claims (person_id, claimed);
 CREATE INDEX IF NOT EXISTS marks_person ON marks (person_id, submitted);
 """
 
@@ -110,16 +113,22 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the marking database ({exc})") from None
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # a mark's own commit is FULL (see submit)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        self._swept = 0.0
+        self._in_batch = False
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One committed transaction (``BEGIN IMMEDIATE``: writers queue instead of failing)."""
+        """One committed transaction (``BEGIN IMMEDIATE``: writers queue instead of failing); inside a
+        :class:`Writer` batch, part of the batch's transaction."""
+        if self._in_batch:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -167,9 +176,10 @@ class Store:
                               (run_id, spec.sample_id)).fetchone():
                     continue
                 code = self._new_code(db)
-                db.execute("INSERT INTO answers (run_id, sample_id, question, code, pos, need) VALUES (?,?,?,?,?,?)",
-                           (run_id, spec.sample_id, spec.question, code, rng.randrange(1 << 30),
-                            self.markers_per_answer))
+                db.execute("INSERT INTO answers (run_id, sample_id, question, code, qpos, pos, need) "
+                           "VALUES (?,?,?,?,?,?,?)", (run_id, spec.sample_id, spec.question, code,
+                                                      positions[spec.question], rng.randrange(1 << 30),
+                                                      self.markers_per_answer))
                 added += 1
         return added
 
@@ -283,34 +293,50 @@ class Store:
     def answer_by_id(self, answer_id: int) -> Answer:
         return self._answer(self.db.execute(self._ANSWER + "WHERE a.id=?", (answer_id,)).fetchone())
 
-    def _open_for(self, db: sqlite3.Connection, person: Person, now: float, limit: int | None = 1) -> list[int]:
-        """Answers this marker may take next, in queue order: their questions, not yet theirs, still needed."""
+    def _open_for(self, db: sqlite3.Connection, person: Person, count: bool = False) -> list[int]:
+        """Answers this marker may take next, in queue order: their questions, still needed, not yet theirs
+        (the first of them; with ``count``, ``[how many]``)."""
         questions = self.assignments(person.id)
-        where = f"AND a.question IN ({','.join('?' * len(questions))})" if questions else ""
-        sql = (f"SELECT a.id FROM answers a JOIN questions q ON q.key=a.question WHERE a.state='open' {where} "
-               "AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.answer_id=a.id AND c.person_id=?) "
-               "AND (SELECT count(*) FROM claims c WHERE c.answer_id=a.id AND (c.claimed>? OR EXISTS ("
-               "SELECT 1 FROM marks m WHERE m.answer_id=c.answer_id AND m.person_id=c.person_id))) < a.need "
-               "ORDER BY q.position, a.pos" + (f" LIMIT {int(limit)}" if limit else ""))
-        return [r["id"] for r in db.execute(sql, (*questions, person.id, now - CLAIM_TTL_S))]
+        where = f"AND a.question IN ({','.join('?' * len(questions))}) " if questions else ""
+        what, tail = ("count(*)", "") if count else ("a.id", "ORDER BY a.qpos, a.pos LIMIT 1")
+        sql = (f"SELECT {what} FROM answers a WHERE a.state='open' AND a.takers < a.need {where}"
+               f"AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.answer_id=a.id AND c.person_id=?) {tail}")
+        return [r[0] for r in db.execute(sql, (*questions, person.id))]
+
+    def _release_stale(self, db: sqlite3.Connection, now: float) -> None:
+        """Claims opened but not marked within the time limit go back to the pool (checked every 30 s)."""
+        if now - self._swept < 30:
+            return
+        self._swept = now
+        stale = db.execute("SELECT answer_id, person_id FROM claims c WHERE c.claimed < ? AND NOT EXISTS (SELECT 1 "
+                           "FROM marks m WHERE m.answer_id=c.answer_id AND m.person_id=c.person_id)",
+                           (now - CLAIM_TTL_S,)).fetchall()
+        for row in stale:
+            db.execute("DELETE FROM claims WHERE answer_id=? AND person_id=?", (row["answer_id"], row["person_id"]))
+            db.execute("UPDATE answers SET takers=max(0, takers-1) WHERE id=?", (row["answer_id"],))
 
     def current(self, person: Person) -> Answer | None:
         """The answer this marker is on: an open claim of theirs, else a new claim (None: queue done)."""
+        now = time.time()
         if person.role == "arbiter":
             queue = self.arbitration_queue()
+            if queue:  # when the arbiter first saw it (their time per answer)
+                with self.tx() as db:
+                    db.execute("INSERT OR IGNORE INTO claims VALUES (?, ?, ?)", (queue[0].id, person.id, now))
             return queue[0] if queue else None
-        now = time.time()
         with self.tx() as db:
+            self._release_stale(db, now)
             row = db.execute("SELECT c.answer_id FROM claims c JOIN answers a ON a.id=c.answer_id WHERE c.person_id=? "
-                             "AND a.state IN ('open', 'third') AND NOT EXISTS (SELECT 1 FROM marks m WHERE "
+                             "AND a.state='open' AND NOT EXISTS (SELECT 1 FROM marks m WHERE "
                              "m.answer_id=c.answer_id AND m.person_id=c.person_id) ORDER BY c.claimed LIMIT 1",
                              (person.id,)).fetchone()
             if row:
                 return self.answer_by_id(int(row["answer_id"]))
-            ids = self._open_for(db, person, now)
+            ids = self._open_for(db, person)
             if not ids:
                 return None
             db.execute("INSERT INTO claims VALUES (?, ?, ?)", (ids[0], person.id, now))
+            db.execute("UPDATE answers SET takers=takers+1 WHERE id=?", (ids[0],))
         return self.answer_by_id(ids[0])
 
     def may_mark(self, person: Person, answer: Answer) -> bool:
@@ -327,7 +353,7 @@ class Store:
         done = self.db.execute("SELECT count(*) FROM marks WHERE person_id=?", (person.id,)).fetchone()[0]
         if person.role == "arbiter":
             return done, len(self.arbitration_queue())
-        left = len(self._open_for(self.db, person, time.time(), limit=None))
+        left = self._open_for(self.db, person, count=True)[0]
         pending = self.db.execute("SELECT count(*) FROM claims c WHERE c.person_id=? AND NOT EXISTS (SELECT 1 FROM "
                                   "marks m WHERE m.answer_id=c.answer_id AND m.person_id=c.person_id)",
                                   (person.id,)).fetchone()[0]
@@ -349,6 +375,16 @@ class Store:
         """Record (or replace) this person's mark on ``answer`` and settle the answer; returns its new state."""
         role = "arbiter" if person.role == "arbiter" else "marker"
         now = time.time()
+        if self._in_batch:  # the Writer commits the batch with synchronous=FULL
+            return self._submit(answer, person, role, points, steps, problem, note, claimed, now)
+        self.db.execute("PRAGMA synchronous=FULL")  # a given mark survives a power cut, not only a crash
+        try:
+            return self._submit(answer, person, role, points, steps, problem, note, claimed, now)
+        finally:
+            self.db.execute("PRAGMA synchronous=NORMAL")
+
+    def _submit(self, answer: Answer, person: Person, role: str, points: float, steps: Sequence[dict[str, Any]],
+                problem: bool, note: str, claimed: float | None, now: float) -> str:
         with self.tx() as db:
             db.execute(
                 "INSERT INTO marks (answer_id, person_id, role, points, steps, problem, note, claimed, submitted) "
@@ -425,3 +461,89 @@ class Store:
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT state, count(*) AS n FROM answers GROUP BY state").fetchall()
         return {r["state"]: int(r["n"]) for r in rows}
+
+
+class Writer:
+    """The round's one writer: claims and marks from every request, committed together in batches.
+
+    Requests hand their writes to this thread and await the result, so the event loop never waits on a
+    lock or a disk flush, and marks arriving together share one transaction and one fsync (group commit;
+    ``synchronous=FULL`` whenever the batch holds a mark). Each write runs in its own savepoint: one
+    failing write fails alone. Reads stay on the app's own connection (WAL: readers never wait).
+    """
+
+    BATCH = 256
+
+    def __init__(self, path: Path) -> None:
+        import queue
+        import threading
+
+        self.store = Store(path)
+        self.store._in_batch = True
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="evalkit-marking-writer", daemon=True)
+        self._thread.start()
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """A ``concurrent.futures.Future`` of ``Store.<name>(*args)`` run in the batch."""
+        from concurrent.futures import Future
+
+        fut: Future[Any] = Future()
+        self._queue.put((name, args, kwargs, fut))
+        return fut
+
+    async def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
+        return await asyncio.wrap_future(self.call(name, *args, **kwargs))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+        self.store.close()
+
+    def _loop(self) -> None:
+        import queue
+
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            self._commit(batch)
+
+    def _commit(self, batch: list[Any]) -> None:
+        db = self.store.db
+        durable = any(name == "submit" for name, *_ in batch)
+        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        outcomes: list[tuple[Any, Any, BaseException | None]] = []
+        db.execute("BEGIN IMMEDIATE")
+        for name, args, kwargs, fut in batch:
+            db.execute("SAVEPOINT one")
+            try:
+                result = getattr(self.store, name)(*args, **kwargs)
+                db.execute("RELEASE one")
+                outcomes.append((fut, result, None))
+            except Exception as exc:  # handed back to the request that asked, whatever it was
+                db.execute("ROLLBACK TO one")
+                db.execute("RELEASE one")
+                outcomes.append((fut, None, exc))
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            outcomes = [(fut, None, exc) for fut, _, _ in outcomes]
+        for fut, result, exc in outcomes:
+            if exc is not None:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
