@@ -130,7 +130,7 @@ def to_sympy(node: Node, sp: Any) -> Any:
             "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "sec": sp.sec, "csc": sp.csc, "cot": sp.cot,
             "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
             "tanh": sp.tanh, "exp": sp.exp, "sqrt": sp.sqrt, "abs": sp.Abs, "sign": sp.sign, "sgn": sp.sign,
-            "floor": sp.floor, "ceil": sp.ceiling, "binom": sp.binomial, "arccot": sp.acot,
+            "floor": sp.floor, "ceil": sp.ceiling, "binom": sp.binomial, "arccot": sp.acot, "mod": sp.Mod,
         }
         if name == "log":
             return sp.log(args[0], args[1]) if len(args) == 2 else sp.log(args[0])

@@ -16,7 +16,12 @@ here (:func:`equal_struct`). It works in stages and reports which one decided:
 Tolerance policy (recorded in ``Verdict.policy``): exact by default. When one side is a
 decimal approximation (a literal like ``1.414`` or ``16386.17``) and the other side is not,
 the decimal side is accepted if it is the other value rounded or truncated to the decimals
-shown (at least two decimals for an approximation of an exact gold).
+shown (at least two decimals for an approximation of an exact gold). ``tolerance="exact-key"``
+is the Gaokao policy: an exact key (a fraction, a radical, π, a logarithm) is not earned by a decimal
+approximation of it ("约为 0.33" for ``\\frac13``), a decimal key still accepts the exact value it
+rounds, and a decimal written after ``≈`` must be the value of the exact answer before it
+("= \\sqrt{22} ≈ 19.44" earns nothing). Exact-key grading of an item that asks for an approximation
+uses ``auto`` instead (the Gaokao scorer decides per item).
 """
 
 from __future__ import annotations
@@ -114,6 +119,7 @@ _INT_QUALIFIER = re.compile(
     r"(?:\\mathbb\s*\{?\s*[ZN]\s*\}?|\\mathbf\s*\{?\s*[ZN]\s*\}?|[ZN](?:\^\*|\^\{\*\}|\*|_\+|\^\+)?)\s*\)?\s*$"
     r"|\s*[,，]?\s*\(?\s*[a-zA-Z]\s*为(?:正)?整数\s*\)?\s*$"
 )
+_EULER = re.compile(r"\\(?:text|textrm|textnormal|mathrm|mathit|operatorname)\s*\{\s*e\s*\}|\{\s*\\rm\s+e\s*\}")
 _TEXT_WRAP = re.compile(r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|boldsymbol|bm)\s*\{([^{}]*)\}")
 
 
@@ -130,6 +136,7 @@ def clean_latex(text: str) -> str:
     s = _QUAD.sub("  ", s)
     s = _FRAC.sub(r"\\frac", s)
     s = s.replace("\\lt", "<").replace("\\gt", ">")
+    s = _EULER.sub(" e ", s)  # \text{e}, \mathrm{e}, {\rm e}: Euler's number, not a unit
     s = re.sub(r"\\(?:leqslant|leq|le)(?![A-Za-z])", r" \\le ", s)
     s = re.sub(r"\\(?:geqslant|geq|ge)(?![A-Za-z])", r" \\ge ", s)
     s = re.sub(r"\\(?:neq|ne)(?![A-Za-z])", r" \\ne ", s)
@@ -184,6 +191,7 @@ class Prepared:
     percent: bool = False
     units: str = ""
     degrees: bool = False
+    approx: str = ""  # the decimal written after "≈" when the exact value before it was kept
 
 
 def prepare(answer: str) -> Prepared:
@@ -191,10 +199,12 @@ def prepare(answer: str) -> Prepared:
     s = clean_latex(strip_math_delims(clean_latex(answer)))
     s = strip_math_delims(s)
     m = _APPROX_TAIL.match(s)
+    approx = ""
     if m and m.group(1).strip():
         head = m.group(1).strip()
         tail = re.split(r"\\approx|\\sim(?:eq)?", s, maxsplit=1)[1].strip()
         s = tail if is_label(head) and tail else head
+        approx = "" if s == tail else tail
     s = re.sub(r"^\\therefore\s*|^\\because\s*", "", s)
     s = _INT_QUALIFIER.sub("", s).strip() or s
     tw = re.fullmatch(r"\\(?:text|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}", s)
@@ -237,7 +247,7 @@ def prepare(answer: str) -> Prepared:
     dm = re.fullmatch(r"(.*?[\d}])\s*°", s)
     if dm and "°" not in dm.group(1) and not re.search(r"[A-Za-z]", dm.group(1).replace("\\frac", "")):
         s, degrees = dm.group(1).strip(), True
-    return Prepared(s.strip(), percent, units, degrees)
+    return Prepared(s.strip(), percent, units, degrees, approx)
 
 
 def _looks_numeric_head(head: str) -> bool:
@@ -286,7 +296,7 @@ def _assignments(names: list[str], n: int = 3) -> list[dict[str, Fraction]]:
 class Ctx:
     """Options and running notes for one comparison."""
 
-    tolerance: str = "auto"  # auto | exact | a relative tolerance as text
+    tolerance: str = "auto"  # auto | exact | exact-key | a relative tolerance as text
     symbolic: bool = True
     strict_sets: bool = True  # a gold set/interval does not accept a bare condition ("x>1")
     timeout: float = 3.0
@@ -382,7 +392,7 @@ def values_equal(g: Any, p: Any, gnode: Node, pnode: Node, ctx: Ctx) -> bool:
 def _approx_ok(g: Any, p: Any, gnode: Node, pnode: Node, ctx: Ctx) -> bool:
     if ctx.tolerance == "exact":
         return False
-    if ctx.tolerance not in ("auto",):
+    if ctx.tolerance not in ("auto", "exact-key"):
         try:
             rel = float(ctx.tolerance)
         except ValueError:
@@ -400,8 +410,14 @@ def _approx_ok(g: Any, p: Any, gnode: Node, pnode: Node, ctx: Ctx) -> bool:
         return False
     if pdec is not None and gdec is None:
         if pdec >= 2 and _sig_digits(pnode) >= 2 and _rounds_to(g, p, pdec):
+            if ctx.tolerance == "exact-key":
+                ctx.policy = f"exact key: its value rounded to {pdec} places is not accepted"
+                ctx.notes.append(f"a decimal approximation ({pdec} places) of an exact key")
+                return False
             ctx.policy = f"prediction rounded to {pdec} places"
             return True
+        return False
+    if ctx.tolerance == "exact-key":
         return False
     if gdec is None and pdec is None:
         gd, pd = mx.decimals_in(gnode), mx.decimals_in(pnode)
@@ -505,11 +521,14 @@ def is_label(text: str) -> bool:
     return bool(_LABEL_RE.fullmatch(t2)) or t2.startswith("\\frac")
 
 
+_EVALUATED = re.compile(r"\\(?:lim|sum|prod|int|bmod|mod|pmod)(?![A-Za-z])")  # "\lim_{x\to0} … = 1": a value
+
+
 def _strip_label(node: Answer) -> Answer:
     """``k = 1`` -> ``1``; a chain of three or more sides, or one with no symbols, keeps its last side."""
     if not isinstance(node, Equation):
         return node
-    if len(node.sides) >= 3 or is_label(node.texts[0]):
+    if len(node.sides) >= 3 or is_label(node.texts[0]) or _EVALUATED.search(node.texts[0]):
         return node.sides[-1]
     if all(isinstance(x, Expr) and not mx.free_symbols(x.ast) for x in node.sides):
         return node.sides[-1]
@@ -723,7 +742,14 @@ def _dedupe(items: list[Answer], ctx: Ctx) -> list[Answer]:
 
 def _ratios(g: Answer, p: Answer, ctx: Ctx) -> bool | None:
     if not (isinstance(g, Ratio) and isinstance(p, Ratio)):
-        return False
+        quotient = _ratio_value(g) if isinstance(g, Ratio) else _ratio_value(p)
+        other = p if isinstance(g, Ratio) else g
+        if quotient is None or not isinstance(other, Expr):
+            return False
+        r = expr_equal(quotient.ast, other.ast, ctx) if isinstance(g, Ratio) else expr_equal(other.ast, quotient.ast, ctx)
+        if r:
+            ctx.notes.append("a ratio a:b read as a/b")
+        return r
     gp, pp = g.texts, p.texts
     timeish = all(re.fullmatch(r"\d{2}", x) for x in gp[1:] + pp[1:])
     if timeish:
@@ -734,6 +760,16 @@ def _ratios(g: Answer, p: Answer, ctx: Ctx) -> bool | None:
     if len(gp) != len(pp):
         return False
     return all(equal_struct(a, b, ctx) for a, b in zip(g.parts, p.parts, strict=True))
+
+
+def _ratio_value(node: Ratio) -> Expr | None:
+    """``\\sqrt6:4`` as the value ``\\sqrt6/4`` (not a time such as ``4:30``)."""
+    if len(node.parts) != 2 or not all(isinstance(x, Expr) for x in node.parts):
+        return None
+    if re.fullmatch(r"\d{2}", node.texts[1].strip()):
+        return None
+    a, b = node.parts
+    return Expr(("div", a.ast, b.ast), f"{node.texts[0]}/{node.texts[1]}")  # type: ignore[union-attr]
 
 
 # -- real sets (intervals, unions, inequalities, set-builder) ------------------------------
@@ -972,11 +1008,33 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
             return Verdict(False, "timeout", gp.text, pp.text, reason)
         return Verdict(False, "string", gp.text, pp.text, reason + "; texts differ",
                        unparsed=isinstance(ps, Text) and not isinstance(gs, Text))
+    if result and tolerance == "exact-key" and pp.approx and not _approximates(pp.text, pp.approx):
+        return Verdict(False, ctx.stage, gp.text, pp.text, f"the decimal {pp.approx} after ≈ is not the value of "
+                       f"{pp.text} (a wrong value does not earn the exact one)", policy=ctx.policy)
     stage = ctx.stage
     reason = "equal" if result else "not equal"
     if ctx.notes:
         reason += " (" + "; ".join(ctx.notes) + ")"
     return Verdict(bool(result), stage, gp.text, pp.text, reason, policy=ctx.policy)
+
+
+def _approximates(exact: str, decimal: str) -> bool:
+    """Whether ``decimal`` (written after ≈) is the value of ``exact`` rounded or truncated; True when unsure."""
+    dm = re.fullmatch(r"\s*(-?\d+(?:\.(\d+))?)\s*(?:\\%|%)?\s*", decimal)
+    if dm is None:
+        return True
+    node = _strip_label(_unwrap(structure(exact)))
+    if not isinstance(node, Expr) or mx.free_symbols(node.ast):
+        return True
+    try:
+        value = _eval(node.ast, {})
+    except (EvalError, ZeroDivisionError, ValueError, OverflowError, TypeError):
+        return True
+    if isinstance(value, tuple):
+        return True
+    places = len(dm.group(2) or "")
+    target = Fraction(dm.group(1)) / (100 if "%" in decimal else 1)
+    return _rounds_to(value, target, places + (2 if "%" in decimal else 0)) or _rounds_to(value, target, max(places - 1, 0))
 
 
 def _degree_variants(gp: Prepared, pp: Prepared, ps: Answer, gs: Answer, ctx: Ctx) -> bool | None:

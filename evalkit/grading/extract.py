@@ -246,12 +246,95 @@ def _first_match_after(pattern: re.Pattern[str], text: str, positions: list[int]
     return out
 
 
+# -- mathematics written in prose without delimiters ("所以概率为 \\frac{63}{400}", "所以 f′(x)=2x+1") --------
+_TEX_SEED = re.compile(r"\\(?:[dtc]?frac|sqrt|pi|ln|log|lg|sin|cos|tan|cot|infty|cdot|times|div|pm|mp|leq?|geq?|neq?|"
+                       r"approx|alpha|beta|theta|lambda|omega|varphi|lim|bmod|mod|sum|int|circ|prime|cup|cap|mathrm|"
+                       r"text)(?![A-Za-z])|(?<=[A-Za-z0-9)′'}])\s*=\s*(?=[-−+A-Za-z0-9(\\])")
+_RUN_CHARS = set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\\{}()[]^_+-*/=<>|'′.!: −≤≥≠≈×÷·π√∞")
+_SHORT_WORDS = {"is", "as", "so", "if", "of", "or", "an", "at", "by", "we", "it", "be", "on", "and", "the", "then"}
+_MATH_NAMES = FUNCS | {"lim", "mod", "bmod", "max", "min", "frac", "dfrac", "sqrt", "pi", "infty", "cdot", "times",
+                       "text", "mathrm", "left", "right", "le", "ge", "leq", "geq", "ne", "neq", "approx", "in", "cup",
+                       "cap", "circ", "prime", "to", "sum", "int"}
+
+
+def _protected(text: str) -> list[tuple[int, int]]:
+    spans = [(m.start(), m.end()) for m in _MATH_SEG.finditer(text)]
+    return spans + [(a, b) for a, b, _ in boxed_all(text)]
+
+
+def _bare_runs(text: str) -> list[tuple[int, int]]:
+    """Spans of mathematics written in prose without ``$``: LaTeX commands or a formula with ``=``."""
+    shielded = _protected(text)
+    runs: list[tuple[int, int]] = []
+    for m in _TEX_SEED.finditer(text):
+        if any(a <= m.start() < b for a, b in shielded) or (runs and m.start() < runs[-1][1]):
+            continue
+        a, b = _grow(text, m.start(), -1), _grow(text, m.end(), 1)
+        while a < b and text[a] in " .:=":
+            a += 1
+        while b > a and text[b - 1] in " .,:":
+            b -= 1
+        span = text[a:b]
+        if not re.search(r"\\[A-Za-z]", span) and not re.match(r"[^=]*[A-Za-z][^=]*=\s*\S", span):
+            continue  # a formula without commands names something: "f(0)=−1", "f′(x)=2x+1", not "18 = 4000"
+        if b - a >= 2 and not any(x < b and a < y for x, y in shielded) and _balanced_span(text[a:b]):
+            runs.append((a, b))
+    return runs
+
+
+def _balanced_span(span: str) -> bool:
+    return all(span.count(o) == span.count(c) for o, c in ("{}", "()", "[]"))
+
+
+def _grow(text: str, i: int, step: int) -> int:
+    """Extend a formula from ``i`` while its characters are mathematics (commas only inside brackets)."""
+    depth = 0
+    j = i if step > 0 else i - 1
+    while 0 <= j < len(text):
+        ch = text[j]
+        opens, closes = ("([{", ")]}") if step > 0 else (")]}", "([{")
+        if ch in opens:
+            depth += 1
+        elif ch in closes:
+            if depth == 0:  # an unmatched bracket belongs to the prose around the formula
+                break
+            depth -= 1
+        if ch == "," and depth > 0:
+            j += step
+            continue
+        if ch not in _RUN_CHARS:
+            break
+        if ch.isalpha() and ch.isascii():  # a word of prose ends the formula; a command or a name does not
+            k = j
+            while 0 <= k + step < len(text) and text[k + step].isascii() and text[k + step].isalpha():
+                k += step
+            word_start, word_end = min(j, k), max(j, k) + 1
+            word = text[word_start:word_end]
+            escaped = word_start > 0 and text[word_start - 1] == "\\"
+            if not escaped and (len(word) >= 3 and word not in _MATH_NAMES or word.lower() in _SHORT_WORDS):
+                break
+            j = k
+        j += step
+    return j if step > 0 else j + 1
+
+
+def _wrap_bare_math(text: str) -> str:
+    """``$…$`` around mathematics written in prose without delimiters, so it reads as mathematics."""
+    if (not re.search(r"\\[A-Za-z]|=", text) or text.count("$") % 2  # an odd "$" is money, not maths
+            or not re.search(r"[\u3400-\u9fff]", text) or "\\begin" in text):  # only Chinese prose needs it
+        return text
+    runs = _bare_runs(text)
+    for a, b in reversed(runs):
+        text = f"{text[:a]}${text[a:b]}${text[b:]}"
+    return text
+
+
 def extract_final_answer(text: str) -> str | None:
     """The final answer of a response, or ``None`` when none can be found."""
     if text is None:
         return None
     text = clean_latex(text) if "\\\\boxed" in text else text
-    text = text.replace("<eoa>", "\n\n")
+    text = _wrap_bare_math(text.replace("<eoa>", "\n\n"))
     box = _last_box_group(text)
     cue_pos, cue_answer = _last_cue_answer(text)
     if box is not None and (cue_answer is None or box[0] >= cue_pos):
@@ -398,7 +481,41 @@ def extract_blanks(text: str, n: int) -> list[str] | None:
         return None
     if n == 1:
         return [final]
-    return _split_blanks(final, n)
+    return _split_blanks(final, n) or _prose_blanks(t, n)
+
+
+_LEAD_WORDS = re.compile(r"^(?:综上(?:所述)?|所以|因此|故|即|从而|于是|答案(?:为|是)?|最终答案(?:为|是)?)[\s,，:：]*")
+
+
+def _prose_blanks(text: str, n: int) -> list[str] | None:
+    """The blanks stated in the last line without boxes: "f(0)=−1；单调递增区间为 (0,+∞)" → ``["−1", "(0,+∞)"]``."""
+    from evalkit.grading.answers import split_top
+
+    lines = [ln.strip() for ln in text.replace("<eoa>", "\n").splitlines() if ln.strip()]
+    if not lines:
+        return None
+    last = _LEAD_WORDS.sub("", lines[-1].rstrip("。.").strip())
+    for seps in (["；", ";"], ["，"]):
+        parts = [p.strip() for p in split_top(last, seps) if p.strip()]
+        if len(parts) > n:  # "由上可知，f(0)=-1，…": a clause that states no value is not a blank
+            parts = [p for p in parts if re.search(r"[=为是:：]", p)]
+        if len(parts) == n:
+            values = [_stated_value(p) for p in parts]
+            return values if all(values) else None
+    return None
+
+
+def _stated_value(clause: str) -> str:
+    """What a clause states: the text after its last "=", "为", "是" or colon outside brackets."""
+    depth, cut = 0, -1
+    for i, ch in enumerate(clause):
+        if ch in "([{（":
+            depth += 1
+        elif ch in ")]}）":
+            depth -= 1
+        elif depth == 0 and ch in "=为是:：":
+            cut = i
+    return clause[cut + 1:].strip().strip("$").strip()
 
 
 def _split_blanks(seg: str, n: int) -> list[str] | None:

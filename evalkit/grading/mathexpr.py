@@ -76,7 +76,8 @@ _KNOWN_CMDS = (
        "end", "lfloor", "rfloor", "lceil", "rceil", "binom", "dbinom", "tbinom", "le", "leq", "ge", "geq", "ne",
        "neq", "lt", "gt", "leqslant", "geqslant", "cup", "cap", "in", "mid", "setminus", "emptyset", "varnothing",
        "approx", "to", "rightarrow", "Rightarrow", "triangle", "perp", "parallel", "prime", "colon", "land",
-       "lor", "wedge", "vee", "because", "therefore", "forall", "exists", "neg", "equiv", "sim", "cong"}
+       "lor", "wedge", "vee", "because", "therefore", "forall", "exists", "neg", "equiv", "sim", "cong",
+       "bmod", "mod"}
 )
 
 _TOKEN = re.compile(
@@ -230,6 +231,9 @@ class Parser:
             elif (k == "op" and v == "/") or (k == "cmd" and v == "div"):
                 self.take()
                 node = ("div", node, self.unary())
+            elif k == "cmd" and v in ("bmod", "mod"):  # a \bmod b: the remainder
+                self.take()
+                node = ("func", "mod", [node, self.unary()])
             elif self._starts_primary():
                 node = _mul(node, self.unary(implicit=True))
             else:
@@ -958,6 +962,10 @@ def apply_function(name: str, args: list[Value]) -> Value:
         if isinstance(a, Fraction):
             return Fraction(math.floor(a) if name == "floor" else math.ceil(a))
         return Fraction(int(CTX.floor(CTX.re(a)) if name == "floor" else CTX.ceil(CTX.re(a))))
+    if name == "mod" and len(args) == 2 and all(isinstance(a, Fraction) and a.denominator == 1 for a in args):
+        if args[1] == 0:
+            raise EvalError("remainder modulo zero")
+        return Fraction(int(args[0]) % int(args[1]))
     if name in ("max", "min") and all(isinstance(a, Fraction) for a in args):
         return max(args) if name == "max" else min(args)
     if name in ("gcd", "lcm") and all(isinstance(a, Fraction) and a.denominator == 1 for a in args):
