@@ -60,7 +60,10 @@ class ResponseCache:
     def put(self, key: str, response: Response) -> None:
         if not response.ok:
             return
-        self._pending.append((key, response.text, response.reasoning, response.usage.prompt_tokens,
+        from evalkit.redact import scrub
+
+        self._pending.append((key, scrub(response.text), response.reasoning and scrub(response.reasoning),
+                              response.usage.prompt_tokens,
                               response.usage.completion_tokens, response.latency_s))
         if len(self._pending) >= BATCH:
             self.flush()

@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from evalkit import cli_grade, cli_report, cli_sweep, cli_tasks
-from evalkit.cli_common import adapter_options_for, fail, generation, parse_json_pairs, parse_pairs
+from evalkit.cli_common import (
+    adapter_options_for,
+    echo_error,
+    fail,
+    generation,
+    parse_json_pairs,
+    parse_pairs,
+)
 from evalkit.errors import EvalkitError
+from evalkit.redact import scrub
 
 if TYPE_CHECKING:
     from evalkit.runner import RunConfig
@@ -126,7 +134,7 @@ def run(
         fail(str(exc), exc.exit_code)
     code, lines = verdict(ends, budget)
     for line in lines:
-        typer.echo(f"error: {line}", err=True)
+        echo_error(line)
     if code:
         raise typer.Exit(code)
 
@@ -261,7 +269,7 @@ def print_errors(summary: dict[str, Any], console: Any) -> None:
     console.print(f"errors: {failed} of {n} samples failed", style="bold red", markup=False, highlight=False, soft_wrap=True)
     for group in groups:
         more = "" if group["count"] <= len(group["ids"]) else ", …"
-        console.print(f"  {group['count']}× {group['reason']}  ({', '.join(group['ids'])}{more})",
+        console.print(f"  {group['count']}× {scrub(group['reason'])}  ({', '.join(group['ids'])}{more})",
                       markup=False, highlight=False, soft_wrap=True)
 
 
@@ -340,7 +348,7 @@ def main() -> None:
     try:
         app()
     except EvalkitError as exc:  # last line of defence for a user's mistake: one sentence, no traceback
-        typer.echo(f"error: {exc}", err=True)
+        echo_error(str(exc))
         sys.exit(exc.exit_code)
 
 

@@ -18,8 +18,15 @@ if TYPE_CHECKING:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``error: MESSAGE`` on stderr and exit (2: the user's mistake)."""
-    typer.echo(f"error: {message}", err=True)
+    echo_error(message)
     raise typer.Exit(code)
+
+
+def echo_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, with known secrets and URL credentials scrubbed (see evalkit.redact)."""
+    from evalkit.redact import scrub
+
+    typer.echo(f"error: {scrub(str(message))}", err=True)
 
 
 def parse_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from evalkit.cli_common import echo_error
 from evalkit.cli_common import fail as _fail
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def print_check(result: CheckResult) -> None:
         console.print(table)
     line = result.headline
     if result.problem:
-        typer.echo(f"error: {line}", err=True)
+        echo_error(line)
     else:
         console.print(f"[bold]{escape(line)}[/bold]")
 

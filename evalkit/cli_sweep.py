@@ -167,6 +167,7 @@ def _run(spec: Sweep, *, quiet: bool, report: bool, budget: ErrorBudget) -> None
     from rich.console import Console
 
     from evalkit.cli import print_errors
+    from evalkit.cli_common import echo_error
     from evalkit.executors import run_sweep
     from evalkit.verdict import verdict
 
@@ -187,7 +188,7 @@ def _run(spec: Sweep, *, quiet: bool, report: bool, budget: ErrorBudget) -> None
             typer.echo(f"report: {write_report(paths, root / 'report.html')}")
     code, lines = verdict(run_ends(outcome), budget, command="sweep")
     for line in lines:
-        typer.echo(f"error: {line}", err=True)
+        echo_error(line)
     if code:
         raise typer.Exit(code)
 

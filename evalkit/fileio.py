@@ -7,7 +7,9 @@ temporary file is removed and the target is untouched. Text is encoded so that l
 (valid in JSON from a model, invalid in UTF-8) never stop a write: JSON text keeps them as ``\\uXXXX``
 escapes, which read back to the same string.
 
-A leaf module: it imports nothing from evalkit, so every room can write through it.
+Everything written is scrubbed of known secrets and URL credentials (:mod:`evalkit.redact`).
+
+A leaf module: it imports only :mod:`evalkit.redact`, so every room can write through it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from evalkit.redact import scrub
 
 TEMP_SUFFIX = ".tmp"
 
@@ -37,12 +41,12 @@ def safe_name(text: str, limit: int = 60) -> str:
 
 
 def encode_text(text: str) -> bytes:
-    """UTF-8 bytes of ``text``; a lone surrogate becomes a ``\\uXXXX`` escape instead of an error.
+    """UTF-8 bytes of ``text``, secrets scrubbed; a lone surrogate becomes a ``\\uXXXX`` escape.
 
     Inside JSON strings that escape is exactly JSON's own, so JSON written this way is valid UTF-8
     and reads back unchanged.
     """
-    return text.encode("utf-8", "backslashreplace")
+    return scrub(text).encode("utf-8", "backslashreplace")
 
 
 @contextmanager
@@ -62,7 +66,7 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str = "utf-8", n
         else:
             fh = open(tmp, "x", encoding=encoding, newline=newline, errors=errors)  # noqa: SIM115
         try:
-            yield fh
+            yield fh if mode == "wb" else _Scrubbing(fh)  # type: ignore[misc]
             fh.flush()
             os.fsync(fh.fileno())
         finally:
@@ -74,6 +78,19 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str = "utf-8", n
         raise
     _sync_folder(target.parent)
     remove_stale_temps(target)
+
+
+class _Scrubbing:
+    """A text file whose every ``write`` is scrubbed of secrets first (see :mod:`evalkit.redact`)."""
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._fh = fh
+
+    def write(self, text: str) -> int:
+        return self._fh.write(scrub(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
 
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8", newline: str | None = None) -> Path:

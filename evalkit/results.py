@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import EvalkitError
 from evalkit.fileio import atomic_open, json_line
+from evalkit.redact import scrub
 from evalkit.types import SampleResult
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ def environment_record() -> dict[str, Any]:
         "host": socket.gethostname(),
         "packages": _package_versions(),
         "git_revision": _git_revision(),
-        "argv": sys.argv,
+        "argv": [scrub(a) for a in sys.argv],
     }
 
 

@@ -19,7 +19,6 @@ from evalkit.types import Request, Response
 SHARED_OPTIONS = {"split_think": "keep a <think>...</think> block out of the answer, as reasoning (default true)"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
-SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
 
 
 class AdapterError(EvalkitError, ValueError):
@@ -95,16 +94,11 @@ class Adapter:
 
 
 def redact(options: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``options`` with values whose names look secret replaced by ``"***"``."""
-    out: dict[str, Any] = {}
-    for k, v in options.items():
-        if isinstance(v, dict):
-            out[k] = redact(v)
-        elif any(w in k.lower() for w in SECRET_WORDS) and not k.lower().endswith("_env"):
-            out[k] = "***"
-        else:
-            out[k] = v
-    return out
+    """A copy of ``options`` fit to record: secret-looking values ``***``, also inside JSON options and
+    URLs (see :mod:`evalkit.redact`); the secrets found are remembered and scrubbed from all output."""
+    from evalkit.redact import redact_options
+
+    return redact_options(options)
 
 
 def _flag(options: dict[str, Any], name: str, default: bool) -> bool:

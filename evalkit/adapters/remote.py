@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from evalkit.adapters.base import Adapter, AdapterError
 from evalkit.adapters.http import HTTPClient, HTTPResponse, TransportError, split_url
 from evalkit.adapters.limiter import AdaptiveLimiter
+from evalkit.redact import redact_options, remember, scrub, scrub_url, url_password
 from evalkit.types import Image, Request, Response
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
@@ -172,7 +173,9 @@ class RemoteAdapter(Adapter):
         if not target:
             raise AdapterError(f"--model {self.scheme}:MODEL: name the model after the colon")
         base = options.get("base_url") or (os.environ.get(self.base_url_env) if self.base_url_env else None)
-        self.base_url = str(base or self.default_base_url).rstrip("/")
+        base = str(base or self.default_base_url).rstrip("/")
+        remember(url_password(base))  # credentials in a URL are never sent, shown or written
+        self.base_url = scrub_url(base)
         try:
             split_url(self.base_url)
         except ValueError as exc:
@@ -181,6 +184,7 @@ class RemoteAdapter(Adapter):
         self.max_concurrency = max(1, opt_number(options, "max_concurrency", 256))
         self.adaptive = opt_bool(options, "adaptive", True)
         self.extra_body = opt_json(options, "extra_body")
+        redact_options(self.extra_body)  # remembers any key in it, so no output shows it
         self.verify = opt_bool(options, "verify", True)
         self.ca_file = options.get("ca_file") or None
         if self.ca_file and not Path(self.ca_file).is_file():
@@ -199,8 +203,10 @@ class RemoteAdapter(Adapter):
             key = os.environ.get(str(env))
             if not key:
                 raise AdapterError(f"--api-key-env {env}: the environment variable {env} is not set")
+            remember(key)
             return key
         key = os.environ.get(self.default_key_env)
+        remember(key)
         host = split_url(self.base_url)[1]
         if not key and host in self.hosted_hosts:
             raise AdapterError(f"--model {self.uri}: set {self.default_key_env} (or name another variable with --api-key-env)")
@@ -339,7 +345,7 @@ class RemoteAdapter(Adapter):
                 self.limiter.on_success(latency)
             return Response(text=answer.text, usage=answer.usage, latency_s=latency, reasoning=answer.reasoning,
                             meta={**meta, **answer.meta})
-        message = f"HTTP {status} from {self.base_url}: {error_message(resp.body)}"
+        message = f"HTTP {status} from {self.base_url}: {scrub(error_message(resp.body))}"
         if status in (401, 403):
             message += f" (check the API key in ${self.key_env})"
         if status in OVERLOAD_STATUSES and self.adaptive:

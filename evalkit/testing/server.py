@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Answer = str | Callable[[dict[str, Any]], "str | dict[str, Any]"]
-FaultKind = Literal["status", "hang", "malformed", "close", "slow"]
+FaultKind = Literal["status", "hang", "malformed", "close", "slow", "echo"]
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -41,7 +41,9 @@ class Fault:
 
     ``kind``: ``status`` (answer ``status`` with an error body, plus ``Retry-After: retry_after``
     when given), ``hang`` (never answer), ``malformed`` (200 with broken JSON), ``close`` (drop the
-    connection unanswered), ``slow`` (answer normally after ``delay`` more seconds).
+    connection unanswered), ``slow`` (answer normally after ``delay`` more seconds), ``echo`` (answer
+    ``status`` with an error body that repeats the request's headers, as some servers do — the
+    ``Authorization`` header included).
     ``times`` limits it to the first N matching requests; later ones are answered normally.
     """
 
@@ -257,7 +259,7 @@ class ModelServer:
         if delay > 0:
             await asyncio.sleep(delay)
         if fault is not None and fault.kind != "slow":
-            return await self._fault(fault, writer)
+            return await self._fault(fault, writer, headers)
         if not isinstance(req, dict):
             await self._send(writer, 400, _error_body("request body is not a JSON object", 400))
             return True
@@ -271,7 +273,7 @@ class ModelServer:
             await self._send(writer, 200, json.dumps(payload).encode())
         return self.keep_alive
 
-    async def _fault(self, fault: Fault, writer: asyncio.StreamWriter) -> bool:
+    async def _fault(self, fault: Fault, writer: asyncio.StreamWriter, headers: dict[str, str]) -> bool:
         if fault.kind == "hang":
             self.statuses["hang"] += 1
             await asyncio.sleep(self.hang_s)
@@ -281,6 +283,10 @@ class ModelServer:
             return False
         if fault.kind == "malformed":
             await self._send(writer, 200, b'{"id": "x", "choices": [{"message": {"content": "The ans')
+            return True
+        if fault.kind == "echo":
+            echoed = "; ".join(f"{k}: {v}" for k, v in headers.items())
+            await self._send(writer, fault.status, _error_body(f"invalid request ({echoed})", fault.status))
             return True
         extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
         await self._send(writer, fault.status, _error_body(f"injected HTTP {fault.status}", fault.status), extra)
