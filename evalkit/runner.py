@@ -131,13 +131,20 @@ def select_samples(task: Task, cfg: RunConfig) -> list[Sample]:
     return samples
 
 
-def _check_resumable(path: Path, task: Task, adapter: Adapter) -> None:
+def _old_record(path: Path) -> dict[str, Any] | None:
+    """The run.json already in a folder (read once), or None when there is none or it cannot be read."""
     try:
         record = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise RunError(f"{path}: has a samples file but no readable {RUN_FILE}; choose another --output") from None
-    old_task = record.get("task", {}).get("name")
-    old_model = record.get("adapter", {}).get("uri")
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _check_resumable(path: Path, old: dict[str, Any] | None, task: Task, adapter: Adapter) -> None:
+    if old is None:
+        raise RunError(f"{path}: has a samples file but no readable {RUN_FILE}; choose another --output")
+    old_task = old.get("task", {}).get("name")
+    old_model = old.get("adapter", {}).get("uri")
     if old_task != task.name or old_model != adapter.uri:
         raise RunError(
             f"--output {path} holds a run of task {old_task!r} with model {old_model!r}, not {task.name!r} "
@@ -154,104 +161,39 @@ def load_finished(path: Path) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in done.items() if v["score"].get("status") != "error"}
 
 
-class Runner:
-    """Runs one task against one adapter into one run folder."""
+class SampleEvaluator:
+    """One sample from prompt to score, in memory: render, ask (the cache, else the adapter with
+    retries and a timeout), grade (the pool, or the judge). Everything it uses is handed in when it
+    is built, so it can run anywhere a sample can: in a run, a sweep's worker, a remote actor.
+    """
 
-    def __init__(self, task: Task, adapter: Adapter, cfg: RunConfig,
-                 on_result: Callable[[SampleResult], None] | None = None) -> None:
+    def __init__(self, task: Task, adapter: Adapter, cfg: RunConfig, *, pool: GradePool,
+                 cache: ResponseCache | None = None, stats: RunStats | None = None,
+                 guard: EndpointGuard | None = None) -> None:
         self.task = task
         self.adapter = adapter
         self.cfg = cfg
-        self.generation = task.generation.merged(cfg.generation)
-        if cfg.seed is not None and self.generation.seed is None:
-            self.generation = replace(self.generation, seed=cfg.seed)
-        self.stats = RunStats()
-        self.on_result = on_result
-        self.cache: ResponseCache | None = None
-        self.pool: GradePool | None = None
-        self.writer: SampleWriter | None = None
-        self._identity = adapter.identity()
+        self.generation = run_generation(task, cfg)
+        self.pool = pool
+        self.cache = cache if adapter.cacheable else None
+        self.stats = stats if stats is not None else RunStats()
+        self.guard = guard if guard is not None else EndpointGuard()  # a sweep shares one per endpoint
         self._cache_identity = adapter.cache_identity()
-        self._judge_fn = self._make_judge(cfg.judge) if cfg.judge else None
-        self.guard = EndpointGuard()  # a sweep shares one guard between the runs of an endpoint
-        self.path: Path | None = None  # the run folder, once prepared
+        self._judge_fn = _judge_fn(cfg.judge) if cfg.judge else None
 
-    # -- the run folder -------------------------------------------------------------------------
-    def prepare(self) -> tuple[Path, list[Sample]]:
-        cfg = self.cfg
-        path = cfg.output or default_run_dir(cfg.results_root, self.task, self.adapter)
-        samples = select_samples(self.task, cfg)
-        finished: dict[str, dict[str, Any]] = {}
-        if (path / SAMPLES_FILE).exists():
-            _check_resumable(path, self.task, self.adapter)
-            finished = load_finished(path)
-            compact_samples(path / SAMPLES_FILE, finished)
-        path.mkdir(parents=True, exist_ok=True)
-        todo = [s for s in samples if s.id not in finished]
-        self.stats.total = len(todo)
-        self.stats.resumed = len(samples) - len(todo)
-        self.record = self._record(path, len(samples), len(finished))
-        write_json_atomic(path / RUN_FILE, self.record)
-        self.path = path
-        return path, todo
-
-    def mark(self, path: Path, status: str, reason: str | None = None) -> None:
-        """Record in run.json that the run ended without finishing (``stopped``, ``interrupted``, ``unfinished``)."""
-        self.record.update(status=status, ended=now_iso(),
-                           counts={**self.record["counts"], "sent": self.stats.done, "not_sent": self.stats.total - self.stats.done})
-        if reason:
-            self.record["stop_reason"] = reason
-        write_json_atomic(path / RUN_FILE, self.record)
-
-    def _record(self, path: Path, n_samples: int, n_resumed: int) -> dict[str, Any]:
-        t = self.task
-        old: dict[str, Any] = {}
-        if (path / RUN_FILE).exists():
-            try:
-                old = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-                old = {}
-        return {
-            "id": path.name,
-            "status": "running",
-            "task": {
-                "name": t.name, "version": t.version, "description": t.description, "source": t.source,
-                "hash": t.definition_hash, "prompt_hash": t.prompt_hash,
-                "dataset": t.dataset.describe() if t.dataset else t.source,
-                "dataset_fingerprint": t.dataset_fingerprint(),
-                "grader": t.grader.to_dict(), "metrics": t.metrics, "modality": t.modality,
-                "options": {k: str(v) for k, v in t.options.items()},
-            },
-            "adapter": self._identity,
-            "judge": self.cfg.judge.identity() if self.cfg.judge else None,
-            "generation": self.generation.to_dict(),
-            "config": {
-                "concurrency": self.cfg.concurrency, "max_retries": self.cfg.max_retries,
-                "timeout_s": self.cfg.timeout_s, "limit": self.cfg.limit, "ids": self.cfg.ids,
-                "seed": self.cfg.seed, "cache": self.cfg.use_cache, "images": self.cfg.images,
-                "grade_time_limit_s": self.cfg.grade_time_limit_s,
-            },
-            "env": environment_record(),
-            "started": old.get("started") or now_iso(),
-            "resumed": [*old.get("resumed", []), now_iso()] if n_resumed else old.get("resumed", []),
-            "finished": None,
-            "counts": {"samples": n_samples, "already_done": n_resumed},
-        }
-
-    # -- one sample -----------------------------------------------------------------------------
-    def _messages(self, sample: Sample) -> tuple[tuple[Message, ...] | None, dict[str, Any]]:
-        """The prompt for a sample, honouring the image policy for text-only adapters."""
+    def _messages(self, sample: Sample) -> tuple[tuple[Message, ...] | None, tuple[Message, ...], dict[str, Any]]:
+        """What to send (None: skip the sample), what the results show, and what the image policy did."""
         messages = self.task.render(sample)
         if not sample.images or not (self.adapter.text_only or self.cfg.images != "send"):
-            return messages, {}
+            return messages, messages, {}
         if self.cfg.images == "skip" or (self.adapter.text_only and self.cfg.images == "send"):
-            return None, {"images": "skipped"}
+            return None, messages, {"images": "skipped"}
         stripped = tuple(Message(m.role, tuple(p for p in m.content if isinstance(p, Text))) for m in messages)
-        return stripped, {"images": "text_only"}
+        return stripped, stripped, {"images": "text_only"}
 
     async def _generate(self, request: Request) -> tuple[Response, int, bool]:
         key = None
-        if self.cache is not None and self.adapter.cacheable:
+        if self.cache is not None:
             key = request_key(self._cache_identity, request)
             hit = self.cache.get(key)
             if hit is not None:
@@ -286,19 +228,18 @@ class Runner:
         spec: GraderSpec = self.task.grader
         if needs_judge(spec):
             return await grade_async(sample, text, spec, self._judge_fn)
-        assert self.pool is not None
         return await self.pool.grade(sample, text, spec)
 
     async def run_one(self, sample: Sample) -> SampleResult:
-        messages, extra_meta = self._messages(sample)
-        prompt = [m.to_dict() for m in (messages or self.task.render(sample))]
+        sent, shown, extra_meta = self._messages(sample)
+        prompt = [m.to_dict() for m in shown]
         meta = {**sample.metadata, **extra_meta}
         meta.pop("reference_response", None)
-        if messages is None:
+        if sent is None:
             score = Score(0.0, "skipped", 0.0, sample.max_points, stage="skipped",
                           reason="image question skipped for a text-only model")
             return SampleResult(sample.id, prompt, sample.target, None, score, metadata=meta, attempts=0)
-        request = Request(messages, self.generation, sample)
+        request = Request(sent, self.generation, sample)
         resp, attempts, cached = await self._generate(request)
         self.guard.observe(resp)
         if not resp.ok:
@@ -309,9 +250,47 @@ class Runner:
                             usage=resp.usage, latency_s=resp.latency_s, error=resp.error,
                             reasoning=resp.reasoning, cached=cached, attempts=attempts, metadata=meta)
 
-    def record_result(self, result: SampleResult) -> None:
-        """Append a finished sample to the run folder and count it (the writer must be open)."""
-        assert self.writer is not None
+
+class RunFolder:
+    """A run folder opened for this run: its record (run.json), the samples left to run, and
+    ``samples.jsonl`` open for appending. :meth:`open` makes all of them at once (resuming what the
+    folder holds), so a RunFolder can always be written to until it is closed.
+    """
+
+    def __init__(self, task: Task, model: str, cfg: RunConfig, path: Path, record: dict[str, Any],
+                 todo: list[Sample], stats: RunStats, on_result: Callable[[SampleResult], None] | None = None) -> None:
+        self.task = task
+        self.model = model
+        self.cfg = cfg
+        self.path = path
+        self.record = record
+        self.todo = todo
+        self.stats = stats
+        self.on_result = on_result
+        self.writer = SampleWriter(path / SAMPLES_FILE)
+
+    @classmethod
+    def open(cls, task: Task, adapter: Adapter, cfg: RunConfig, stats: RunStats,
+             on_result: Callable[[SampleResult], None] | None = None) -> RunFolder:
+        """Create (or resume) the folder, write its run.json, and open it for the samples left."""
+        path = cfg.output or default_run_dir(cfg.results_root, task, adapter)
+        samples = select_samples(task, cfg)
+        old = _old_record(path) if (path / RUN_FILE).exists() else None
+        finished: dict[str, dict[str, Any]] = {}
+        if (path / SAMPLES_FILE).exists():
+            _check_resumable(path, old, task, adapter)
+            finished = load_finished(path)
+            compact_samples(path / SAMPLES_FILE, finished)
+        path.mkdir(parents=True, exist_ok=True)
+        todo = [s for s in samples if s.id not in finished]
+        stats.total = len(todo)
+        stats.resumed = len(samples) - len(todo)
+        record = _record(path, task, adapter, cfg, old or {}, len(samples), len(finished))
+        write_json_atomic(path / RUN_FILE, record)
+        return cls(task, adapter.uri, cfg, path, record, todo, stats, on_result)
+
+    def write(self, result: SampleResult) -> None:
+        """Append a finished sample to ``samples.jsonl`` and count it."""
         self.writer.write(result)
         s = self.stats
         s.done += 1
@@ -326,85 +305,156 @@ class Runner:
         if self.on_result:
             self.on_result(result)
 
-    # -- seams for a sweep, which splits a run between a driver (the folder) and workers (the samples) --
-    def open_writer(self, path: Path) -> None:
-        """Open ``samples.jsonl`` of a prepared run folder for :meth:`record_result`."""
-        self.writer = SampleWriter(path / SAMPLES_FILE)
+    def close(self) -> None:
+        self.writer.close()
 
-    def use(self, cache: ResponseCache | None, pool: GradePool) -> None:
-        """Evaluate with a response cache and grading pool owned by the caller (shared across runs)."""
-        self.cache = cache if self.adapter.cacheable else None
-        self.pool = pool
+    def mark(self, status: str, reason: str | None = None) -> None:
+        """Record in run.json that the run ended without finishing (``stopped``, ``interrupted``, ``unfinished``)."""
+        self.record.update(status=status, ended=now_iso(),
+                           counts={**self.record["counts"], "sent": self.stats.done,
+                                   "not_sent": self.stats.total - self.stats.done})
+        if reason:
+            self.record["stop_reason"] = reason
+        write_json_atomic(self.path / RUN_FILE, self.record)
 
-    # -- the whole run --------------------------------------------------------------------------
-    async def run(self) -> RunOutcome:
-        path, todo = self.prepare()
-        cfg = self.cfg
-        self.open_writer(path)
-        self.use(ResponseCache(cfg.cache_path) if cfg.use_cache and self.adapter.cacheable else None,
-                 GradePool(cfg.grade_workers, cfg.grade_time_limit_s))
-        pending = iter(todo)  # shared by the workers: next() never awaits, so each sample is taken once
-        label = f"{self.task.name} × {self.adapter.uri}"
-        try:
-            with Progress(label, self.stats, enabled=cfg.progress) as progress:
-                async def worker() -> None:
-                    for sample in pending:
-                        if self.guard.stopped:
-                            break  # the rest stay unsent, to be resumed
-                        self.record_result(await self.run_one(sample))
-                        progress.update()
-
-                n_workers = max(1, min(cfg.concurrency, len(todo)))
-                await asyncio.gather(*(worker() for _ in range(n_workers)))
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            self.mark(path, "interrupted")
-            raise
-        finally:
-            self.writer.close()
-            if self.cache is not None:
-                self.cache.close()
-            self.pool.close()
-            await self.adapter.aclose()
-            if cfg.judge is not None:
-                await cfg.judge.aclose()
-        if self.guard.stopped:
-            self.mark(path, "stopped", self.guard.stopped)
-            return RunOutcome(path, None, self.stats, stopped=self.guard.stopped)
-        summary = self.finish(path)
-        return RunOutcome(path, summary, self.stats)
-
-    def finish(self, path: Path) -> dict[str, Any]:
-        """Summarise the run folder's samples into summary.json and mark run.json finished."""
+    def finish(self) -> dict[str, Any]:
+        """Close the samples file, summarise it into summary.json and mark run.json finished."""
+        self.close()
         wanted = {s.id for s in select_samples(self.task, self.cfg)}
         latest: dict[str, SampleResult] = {}
-        for rec in iter_sample_lines(path / SAMPLES_FILE):
+        for rec in iter_sample_lines(self.path / SAMPLES_FILE):
             if str(rec.get("id")) in wanted:
                 latest[str(rec["id"])] = SampleResult.from_dict(rec)
         results = list(latest.values())
         summary = summarize(results, self.task.metrics)
         summary["task"] = self.task.name
-        summary["model"] = self.adapter.uri
+        summary["model"] = self.model
         summary["timing"] = {
             "wall_s": round(time.perf_counter() - self.stats.started, 3),
             "samples_per_s": round(self.stats.rate, 2),
             "retries": self.stats.retries,
             "grading_timeouts": sum(1 for r in results if r.score.stage == "timeout"),
         }
-        write_summary(path, summary)
+        write_summary(self.path, summary)
         self.record.update(status="finished", finished=now_iso(), counts={**self.record["counts"], **summary["counts"]})
-        write_json_atomic(path / RUN_FILE, self.record)
+        write_json_atomic(self.path / RUN_FILE, self.record)
         return summary
 
-    @staticmethod
-    def _make_judge(judge: Adapter) -> Callable[[str], Any]:
-        async def ask(prompt: str) -> str:
-            resp = await judge.respond(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
-            if not resp.ok:
-                raise RuntimeError(f"judge {judge.uri} failed: {resp.error}")
-            return resp.text
 
-        return ask
+def run_generation(task: Task, cfg: RunConfig) -> GenerationConfig:
+    """The generation settings of a run: the task's, overridden by the run's, with the run's seed."""
+    generation = task.generation.merged(cfg.generation)
+    if cfg.seed is not None and generation.seed is None:
+        generation = replace(generation, seed=cfg.seed)
+    return generation
 
+
+def _record(path: Path, task: Task, adapter: Adapter, cfg: RunConfig, old: dict[str, Any],
+            n_samples: int, n_resumed: int) -> dict[str, Any]:
+    t = task
+    return {
+        "id": path.name,
+        "status": "running",
+        "task": {
+            "name": t.name, "version": t.version, "description": t.description, "source": t.source,
+            "hash": t.definition_hash, "prompt_hash": t.prompt_hash,
+            "dataset": t.dataset.describe() if t.dataset else t.source,
+            "dataset_fingerprint": t.dataset_fingerprint(),
+            "grader": t.grader.to_dict(), "metrics": t.metrics, "modality": t.modality,
+            "options": {k: str(v) for k, v in t.options.items()},
+        },
+        "adapter": adapter.identity(),
+        "judge": cfg.judge.identity() if cfg.judge else None,
+        "generation": run_generation(task, cfg).to_dict(),
+        "config": {
+            "concurrency": cfg.concurrency, "max_retries": cfg.max_retries,
+            "timeout_s": cfg.timeout_s, "limit": cfg.limit, "ids": cfg.ids,
+            "seed": cfg.seed, "cache": cfg.use_cache, "images": cfg.images,
+            "grade_time_limit_s": cfg.grade_time_limit_s,
+        },
+        "env": environment_record(),
+        "started": old.get("started") or now_iso(),
+        "resumed": [*old.get("resumed", []), now_iso()] if n_resumed else old.get("resumed", []),
+        "finished": None,
+        "counts": {"samples": n_samples, "already_done": n_resumed},
+    }
+
+
+def _judge_fn(judge: Adapter) -> Callable[[str], Any]:
+    async def ask(prompt: str) -> str:
+        resp = await judge.respond(Request((Message("user", (Text(prompt),)),), GenerationConfig(temperature=0.0)))
+        if not resp.ok:
+            raise RuntimeError(f"judge {judge.uri} failed: {resp.error}")
+        return resp.text
+
+    return ask
+
+
+class Runner:
+    """Runs one task against one adapter into one run folder.
+
+    :meth:`run` does it all in this process. A sweep splits the same run in two: its driver opens the
+    folder (:meth:`open_folder`) and writes what comes back; its workers evaluate samples with
+    :meth:`evaluator`, built with the cache and grading pool they own.
+    """
+
+    def __init__(self, task: Task, adapter: Adapter, cfg: RunConfig,
+                 on_result: Callable[[SampleResult], None] | None = None) -> None:
+        self.task = task
+        self.adapter = adapter
+        self.path = cfg.output or default_run_dir(cfg.results_root, task, adapter)  # the run folder, fixed now
+        self.cfg = replace(cfg, output=self.path)
+        self.stats = RunStats()
+        self.on_result = on_result
+
+    def open_folder(self) -> RunFolder:
+        return RunFolder.open(self.task, self.adapter, self.cfg, self.stats, self.on_result)
+
+    def evaluator(self, cache: ResponseCache | None, pool: GradePool,
+                  guard: EndpointGuard | None = None) -> SampleEvaluator:
+        return SampleEvaluator(self.task, self.adapter, self.cfg, pool=pool, cache=cache, stats=self.stats,
+                               guard=guard)
+
+    async def run(self) -> RunOutcome:
+        cfg = self.cfg
+        folder = self.open_folder()
+        guard = EndpointGuard()
+        try:
+            cache = ResponseCache(cfg.cache_path) if cfg.use_cache and self.adapter.cacheable else None
+            pool = GradePool(cfg.grade_workers, cfg.grade_time_limit_s)
+            try:
+                await self._evaluate(folder, self.evaluator(cache, pool, guard))
+            finally:
+                if cache is not None:
+                    cache.close()
+                pool.close()
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            folder.mark("interrupted")
+            raise
+        finally:
+            folder.close()
+            await self.adapter.aclose()
+            if cfg.judge is not None:
+                await cfg.judge.aclose()
+        if guard.stopped:
+            folder.mark("stopped", guard.stopped)
+            return RunOutcome(folder.path, None, self.stats, stopped=guard.stopped)
+        summary = folder.finish()
+        return RunOutcome(folder.path, summary, self.stats)
+
+    async def _evaluate(self, folder: RunFolder, evaluator: SampleEvaluator) -> None:
+        pending = iter(folder.todo)  # shared by the workers: next() never awaits, so each sample is taken once
+        label = f"{self.task.name} × {self.adapter.uri}"
+        with Progress(label, self.stats, enabled=self.cfg.progress) as progress:
+            async def worker() -> None:
+                for sample in pending:
+                    if evaluator.guard.stopped:
+                        break  # the rest stay unsent, to be resumed
+                    folder.write(await evaluator.run_one(sample))
+                    progress.update()
+
+            n_workers = max(1, min(self.cfg.concurrency, len(folder.todo)))
+            await asyncio.gather(*(worker() for _ in range(n_workers)))
 
 
 def run_sync(task: Task, adapter: Adapter, cfg: RunConfig) -> RunOutcome:
@@ -416,4 +466,4 @@ def run_sync(task: Task, adapter: Adapter, cfg: RunConfig) -> RunOutcome:
     try:
         return asyncio.run(runner.run())
     except KeyboardInterrupt:
-        raise Interrupted([runner.path] if runner.path else []) from None
+        raise Interrupted([runner.path] if (runner.path / RUN_FILE).exists() else []) from None

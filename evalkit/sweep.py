@@ -21,7 +21,7 @@ from evalkit.errors import EvalkitError
 from evalkit.fileio import safe_name
 from evalkit.progress import SweepProgress, SweepStats
 from evalkit.results import RUN_FILE, SAMPLES_FILE
-from evalkit.runner import RunConfig, Runner, default_run_dir, load_finished, select_samples
+from evalkit.runner import RunConfig, RunFolder, Runner, default_run_dir, load_finished, select_samples
 from evalkit.tasks import Task
 from evalkit.types import GenerationConfig, Sample, SampleResult
 
@@ -282,7 +282,8 @@ class Unit:
 
 @dataclass
 class SweepRun:
-    """One run folder of the sweep and its driver-side runner (which alone writes the folder)."""
+    """One run folder of the sweep: its runner (whose evaluators the executors build) and, on the
+    driver, the folder opened for writing (None only in a dry-run plan, which writes nothing)."""
 
     index: int
     model: ModelSpec
@@ -292,9 +293,17 @@ class SweepRun:
     path: Path
     todo: dict[str, Sample]  # id → sample not yet written, in the task's order
     planned: int  # samples to run when the sweep started
+    folder: RunFolder | None = None
     units_left: int = 0
     failures: list[str] = field(default_factory=list)
     summary: dict[str, Any] | None = None
+
+    @property
+    def opened(self) -> RunFolder:
+        """The run folder open for writing (a plan made with ``dry_run`` has none and is not run)."""
+        if self.folder is None:
+            raise RuntimeError(f"{self.label}: a dry-run plan has no open run folder")
+        return self.folder
 
     @property
     def label(self) -> str:
@@ -369,7 +378,7 @@ class Ledger:
         if run.todo.pop(result.id, None) is None:
             self.duplicates += 1
             return False
-        run.runner.record_result(result)
+        run.opened.write(result)
         self.stats.add_sample(result.score.status, result.error)
         self._show()
         return True
@@ -409,9 +418,7 @@ class Ledger:
             self._finish(run)
 
     def _finish(self, run: SweepRun) -> None:
-        if run.runner.writer is not None:
-            run.runner.writer.close()
-        run.summary = run.runner.finish(run.path)
+        run.summary = run.opened.finish()
         self.stats.runs_done += 1
 
     def finish_idle_runs(self) -> None:
@@ -431,10 +438,11 @@ class Ledger:
             return
         self._closed = True
         for run in self.runs:
-            if run.runner.writer is not None:
-                run.runner.writer.close()
-            if run.summary is None and run.runner.path is not None and (interrupted or run.failures):
-                run.runner.mark(run.path, "interrupted" if interrupted else "unfinished",
+            if run.folder is None:
+                continue
+            run.folder.close()
+            if run.summary is None and (interrupted or run.failures):
+                run.folder.mark("interrupted" if interrupted else "unfinished",
                                 None if interrupted else "; ".join(sorted(set(run.failures))))
 
     def outcome(self) -> SweepOutcome:
@@ -487,8 +495,10 @@ def plan(sweep: Sweep, *, dry_run: bool = False) -> Ledger:
                 seen[path] = label
                 limit = sweep.limit_for(adapter.endpoint_key, model.uri)
                 runner = Runner(entry.task, adapter, _run_config(sweep, entry, seed, path, limit, judge))
-                todo = _todo(runner, path, dry_run)
-                run = SweepRun(len(runs), model, adapter, runner, seed, path, {s.id: s for s in todo}, len(todo))
+                folder = None if dry_run else runner.open_folder()
+                todo = folder.todo if folder is not None else _todo_preview(runner, path)
+                run = SweepRun(len(runs), model, adapter, runner, seed, path, {s.id: s for s in todo}, len(todo),
+                               folder)
                 shards = list(_shards(todo, sweep.shard_size))
                 run.units_left = len(shards)
                 units.extend(Unit(run.index, i, shard) for i, shard in enumerate(shards))
@@ -496,10 +506,7 @@ def plan(sweep: Sweep, *, dry_run: bool = False) -> Ledger:
     return Ledger(sweep, runs, units, judge)
 
 
-def _todo(runner: Runner, path: Path, dry_run: bool) -> list[Sample]:
-    if not dry_run:
-        prepared, todo = runner.prepare()
-        runner.open_writer(prepared)
-        return todo
+def _todo_preview(runner: Runner, path: Path) -> list[Sample]:
+    """What a run would still have to do, read without touching its folder (a dry run)."""
     finished = load_finished(path) if (path / SAMPLES_FILE).exists() and (path / RUN_FILE).exists() else {}
     return [s for s in select_samples(runner.task, runner.cfg) if s.id not in finished]

@@ -218,3 +218,54 @@ def test_text_only_models_skip_image_questions_or_get_the_text_alone(tmp_path: P
     # the record keeps the image by content hash, never its bytes
     image_part = load_run(tmp_path / "skip").results[1].prompt[0]["content"][1]
     assert image_part["type"] == "image" and len(image_part["sha256"]) == 64
+
+
+def test_an_evaluator_is_whole_when_built_and_renders_each_sample_once(tmp_path: Path) -> None:
+    """A sample evaluator needs no folder and no later setup; a skipped image question is rendered once."""
+    from evalkit.pool import GradePool
+    from evalkit.runner import SampleEvaluator
+
+    task = get_task(str(_image_task(tmp_path)))
+    renders: list[str] = []
+    render = task.render
+
+    def counted(sample: Sample) -> Any:
+        renders.append(sample.id)
+        return render(sample)
+
+    task.render = counted  # type: ignore[method-assign]
+    pool = GradePool(1, 30.0)
+    try:
+        evaluator = SampleEvaluator(task, TextOnly(), cfg(tmp_path, images="skip"), pool=pool)
+
+        async def each() -> list[Any]:
+            return [await evaluator.run_one(s) for s in task.samples]
+
+        results = asyncio.run(each())
+    finally:
+        pool.close()
+    assert [r.score.status for r in results] == ["correct", "skipped"] * 3
+    assert sorted(renders) == sorted(s.id for s in task.samples)  # once each, skipped ones too
+    assert results[1].prompt[0]["content"][1]["type"] == "image"
+    assert not (tmp_path / "run").exists()  # evaluating writes nothing
+
+
+def test_resuming_reads_the_old_record_once_and_keeps_when_it_started(tmp_path: Path, mcq_file: Path,
+                                                                      monkeypatch: Any) -> None:
+    import evalkit.runner as runner_mod
+
+    task = get_task(str(mcq_file))
+    run_sync(task, make_adapter("reference"), cfg(tmp_path, limit=5))
+    started = load_run(tmp_path / "run").record["started"]
+    reads: list[Path] = []
+    old_record = runner_mod._old_record
+
+    def counted(path: Path) -> Any:
+        reads.append(path)
+        return old_record(path)
+
+    monkeypatch.setattr(runner_mod, "_old_record", counted)
+    run_sync(task, make_adapter("reference"), cfg(tmp_path, limit=10))
+    record = load_run(tmp_path / "run").record
+    assert reads == [tmp_path / "run"]
+    assert record["started"] == started and len(record["resumed"]) == 1 and record["counts"]["already_done"] == 5

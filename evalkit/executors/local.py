@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from evalkit.cache import ResponseCache
 from evalkit.pool import GradePool
-from evalkit.runner import EndpointGuard
+from evalkit.runner import EndpointGuard, SampleEvaluator
 from evalkit.sweep import Ledger, Sweep, Unit
 from evalkit.types import Sample
 
@@ -32,13 +32,14 @@ class LocalExecutor:
         cfg = self.sweep.config
         cache = ResponseCache(cfg.cache_path) if cfg.use_cache else None
         pool = GradePool(cfg.grade_workers, cfg.grade_time_limit_s)
-        for run in ledger.runs:
-            run.runner.use(cache, pool)
+        guards = {run.endpoint: EndpointGuard() for run in ledger.runs}  # one verdict per endpoint
+        evaluators = [run.runner.evaluator(cache, pool, guards[run.endpoint]) for run in ledger.runs]
         by_endpoint: dict[str, list[Unit]] = {}
         for unit in ledger.units:
             by_endpoint.setdefault(ledger.run_of(unit).endpoint, []).append(unit)
         try:
-            await asyncio.gather(*(self._endpoint(ledger, units) for units in by_endpoint.values()))
+            await asyncio.gather(*(self._endpoint(ledger, units, evaluators, guards[endpoint])
+                                   for endpoint, units in by_endpoint.items()))
         finally:
             pool.close()
             if cache is not None:
@@ -46,20 +47,18 @@ class LocalExecutor:
             for adapter in ledger.adapters():
                 await adapter.aclose()
 
-    async def _endpoint(self, ledger: Ledger, units: list[Unit]) -> None:
+    async def _endpoint(self, ledger: Ledger, units: list[Unit], evaluators: list[SampleEvaluator],
+                        guard: EndpointGuard) -> None:
         limit = ledger.limit(ledger.run_of(units[0]))
         left = {unit.name: len(unit.samples) for unit in units}
         pending: Iterator[tuple[Unit, Sample]] = ((u, s) for u in units for s in u.samples)
-        guard = EndpointGuard()  # one endpoint, one verdict on whether it can serve at all
-        for unit in units:
-            ledger.run_of(unit).runner.guard = guard
 
         async def worker() -> None:
             for unit, sample in pending:  # next() never awaits: each sample is taken by one worker
                 if guard.stopped:
                     break  # the endpoint is unusable: the rest stay unsent, to be resumed
                 ledger.started(unit)
-                result = await ledger.run_of(unit).runner.run_one(sample)
+                result = await evaluators[unit.run].run_one(sample)
                 ledger.record(unit, result)
                 left[unit.name] -= 1
                 if left[unit.name] == 0:
