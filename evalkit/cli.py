@@ -330,11 +330,22 @@ def list_adapters() -> None:
 
 @list_app.command("scorers")
 def list_scorers() -> None:
-    """Scorers a task's `grader:` may name."""
+    """Scorers a task's `grader:` may name, what each grades, and its options."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from evalkit.grading import declaration
     from evalkit.grading import scorer_registry as scorers
 
+    table = Table(show_header=True)
+    for col in ("scorer", "accepts", "options (grader.options, --grader-option KEY=VALUE)"):
+        table.add_column(col)
     for name in scorers.names():
-        typer.echo(name)
+        decl = declaration(name)
+        judge = "needs a judge (--judge URI)" if decl.judge is True or (decl.judge is None and decl.takes_judge) else ""
+        table.add_row(name, "\n".join(x for x in (decl.accepts, judge) if x),
+                      "\n".join(o.describe() for o in decl.options.values()))
+    Console().print(table)
 
 
 cli_report.register(app)

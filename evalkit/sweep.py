@@ -149,14 +149,19 @@ def model_spec(raw: Any, path: Path | None = None, key: str = "models") -> Model
 
 
 def resolve_task(name: str, *, data: str | None = None, options: dict[str, Any] | None = None,
-                 grader_options: dict[str, Any] | None = None, judge: bool = False) -> Task:
-    """Load a task as ``evalkit run --task`` does, with grader overrides; a judge task needs ``judge``."""
+                 grader_options: dict[str, Any] | None = None, judge: bool = False,
+                 grader_where: str = "--grader-option") -> Task:
+    """Load a task as ``evalkit run --task`` does, with grader overrides; a judge task needs ``judge``.
+
+    The overrides are checked against the scorer's declaration here, before any model is asked;
+    ``grader_where`` names where they came from (the flag, or the sweep file's field).
+    """
     from evalkit.grading import needs_judge
     from evalkit.tasks import get_task
 
     task = get_task(name, data=data, options=options)
     if grader_options:
-        task.grader = replace(task.grader, options={**task.grader.options, **grader_options})
+        task.grader = task.grader.with_options(grader_options, f"{grader_where} (task {task.name!r})")
     if needs_judge(task.grader) and not judge:
         raise SweepError(f"task {task.name!r} marks answers with an LLM judge; give one with --judge URI")
     return task
@@ -174,7 +179,7 @@ def _task_entry(raw: Any, path: Path | None, key: str, judge: bool) -> SweepTask
         raise SweepError(f"{_where(path, key + '.ids')} must be a list of sample ids")
     task = resolve_task(name, data=entry.get("data"), options=_options(entry.get("options"), path, key + ".options"),
                         grader_options=_mapping(entry.get("grader_options"), path, key + ".grader_options"),
-                        judge=judge)
+                        judge=judge, grader_where=_where(path, key + ".grader_options"))
     limit = entry.get("limit")
     return SweepTask(task, _int(limit, path, key + ".limit") if limit is not None else None,
                      [str(i) for i in ids] if ids is not None else None)

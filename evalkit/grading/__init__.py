@@ -2,26 +2,30 @@
 
 Public surface used by other rooms:
 
-* ``scorer_registry`` — the registry of scorer functions (entry-point group ``evalkit.scorers``).
-* ``GraderSpec`` — a scorer name plus options, as a task declares it (picklable).
+* ``scorer_registry`` — the registry of scorers (entry-point group ``evalkit.scorers``).
+* ``GraderSpec`` — a scorer name plus options, as a task declares it (picklable); ``spec.check(where)``
+  raises :class:`GraderOptionError` when the options do not fit the scorer's declaration.
 * ``grade(sample, output, spec)`` — pure and synchronous; returns a :class:`~evalkit.types.Score`.
 * ``grade_async(sample, output, spec, judge)`` — for scorers that need an LLM judge.
 
-A scorer is ``fn(sample: Sample, output: str, **options) -> Score``. A scorer that needs a judge
-sets ``fn.needs_judge = True`` and is ``async fn(sample, output, *, judge, **options)`` where
-``judge`` is ``async (prompt: str) -> str``.
+A scorer is ``fn(sample: Sample, output: str, *, <options>) -> Score`` declared with ``@scorer``
+(:mod:`evalkit.grading.protocol`): its keyword-only parameters are its options, and a scorer that
+needs a judge takes it as the keyword-only parameter ``judge`` (``async (prompt: str) -> str``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
-from evalkit.registry import Registry
+from evalkit.grading.protocol import GraderOptionError, Judge, Scorer, declared, scorer
+from evalkit.registry import Registry, RegistryError
 from evalkit.types import Sample, Score
 
-Judge = Callable[[str], Awaitable[str]]
+__all__ = ["GraderOptionError", "GraderSpec", "Judge", "Scorer", "declaration", "grade", "grade_async", "needs_judge",
+           "scorer", "scorer_registry"]
 
 scorer_registry: Registry[Callable[..., Any]] = Registry("scorer", "evalkit.scorers")
 for _name, _target in {
@@ -40,6 +44,18 @@ for _name, _target in {
     scorer_registry.add(_name, _target)
 
 
+_DECLARED: dict[str, Scorer] = {}
+
+
+def declaration(name: str) -> Scorer:
+    """The declaration of the scorer registered as ``name`` (a plain function is declared by its signature)."""
+    obj = scorer_registry.get(name)
+    known = _DECLARED.get(name)
+    if known is None or (known is not obj and known.fn is not obj):
+        known = _DECLARED[name] = declared(name, obj)
+    return known
+
+
 @dataclass(frozen=True)
 class GraderSpec:
     """Which scorer grades a task, with its options (e.g. ``{"rule": "gaokao-2024"}``)."""
@@ -50,32 +66,55 @@ class GraderSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "options": self.options}
 
+    @cached_property
+    def problem(self) -> str | None:
+        """What is wrong with the options for this scorer, or ``None`` (worked out once per spec)."""
+        return declaration(self.name).problem(self.options)
+
+    def check(self, where: str) -> GraderSpec:
+        """This spec, when the scorer exists and takes these options; else an error naming ``where``."""
+        try:
+            problem = self.problem
+        except RegistryError as exc:
+            raise GraderOptionError(f"{where}: {exc}") from None
+        if problem:
+            raise GraderOptionError(f"{where}: grader {problem}")
+        return self
+
+    def with_options(self, overrides: dict[str, Any], where: str) -> GraderSpec:
+        """This spec with ``overrides`` laid over its options, checked (``where`` names the flag or file)."""
+        return replace(self, options={**self.options, **overrides}).check(where) if overrides else self
+
 
 def needs_judge(spec: GraderSpec) -> bool:
-    """Whether the scorer wants a judge; ``fn.needs_judge`` may be a flag or ``f(options) -> bool``."""
-    flag = getattr(scorer_registry.get(spec.name), "needs_judge", False)
-    return bool(flag(spec.options)) if callable(flag) else bool(flag)
+    """Whether grading with this spec asks a judge model (its scorer's declaration says, given the options)."""
+    return declaration(spec.name).needs_judge(spec.options)
 
 
 def grade(sample: Sample, output: str, spec: GraderSpec) -> Score:
-    """Grade one response with the named scorer; never raises for a model's answer."""
-    fn = scorer_registry.get(spec.name)
-    score: Score = fn(sample, output, **spec.options)
-    if not score.grader:
-        from dataclasses import replace
+    """Grade one response with the named scorer; never raises for a model's answer.
 
+    Options that do not fit the scorer (a spec that was never checked) give an ``error`` score.
+    """
+    problem = spec.problem
+    if problem:
+        return Score.error(f"grader {problem}", sample.max_points)
+    score: Score = declaration(spec.name)(sample, output, **spec.options)
+    if not score.grader:
         score = replace(score, grader=spec.name)
     return score
 
 
 async def grade_async(sample: Sample, output: str, spec: GraderSpec, judge: Judge | None = None) -> Score:
     """Grade with a judge-backed scorer (awaited on the caller's loop)."""
-    fn = scorer_registry.get(spec.name)
-    if needs_judge(spec):
-        if judge is None:
-            return Score.error(f"scorer {spec.name!r} needs a judge model (--judge URI)")
-        return await fn(sample, output, judge=judge, **spec.options)
-    return grade(sample, output, spec)
+    if not needs_judge(spec):
+        return grade(sample, output, spec)
+    if judge is None:
+        return Score.error(f"scorer {spec.name!r} needs a judge model (--judge URI)")
+    problem = spec.problem
+    if problem:
+        return Score.error(f"grader {problem}", sample.max_points)
+    return await declaration(spec.name)(sample, output, judge=judge, **spec.options)
 
 
 _LAZY = {

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 
 from evalkit.grading import GraderSpec, grade, scorer_registry
+from evalkit.grading.protocol import Check, scorer
 from evalkit.types import Sample, Score
 
 _BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
@@ -47,8 +48,24 @@ def scorer_for(sample: Sample) -> str:
     return "math_answer"
 
 
-def by_type(sample: Sample, output: str, **options: Any) -> Score:
-    """Grade with the scorer of the sample's type; ``options[scorer_name]`` are passed to it.
+def _options_of(name: str) -> Check:
+    """The options of the scorer ``name``, checked against its own declaration."""
+    def problem(value: dict[str, Any] | None) -> str | None:
+        from evalkit.grading import declaration
+
+        return declaration(name).problem(value) if value else None
+
+    return Check(problem, f"the options of {name}")
+
+
+@scorer("by_type", accepts="a mixed benchmark: metadata.type single | multi | fill | open picks choice, multi_select, "
+                           "fill_in or math_answer; metadata.precision / tolerance / abs_tolerance for plain numbers")
+def by_type(sample: Sample, output: str, *,
+            choice: Annotated[dict[str, Any] | None, _options_of("choice")] = None,
+            multi_select: Annotated[dict[str, Any] | None, _options_of("multi_select")] = None,
+            fill_in: Annotated[dict[str, Any] | None, _options_of("fill_in")] = None,
+            math_answer: Annotated[dict[str, Any] | None, _options_of("math_answer")] = None) -> Score:
+    """Grade with the scorer of the sample's type; the option named after that scorer holds its options.
 
     ``metadata["alternatives"]`` lists several acceptable answers to one open question (MMMU's open
     questions): the response is right when it matches any of them.
@@ -56,14 +73,16 @@ def by_type(sample: Sample, output: str, **options: Any) -> Score:
     alternatives = sample.metadata.get("alternatives")
     if alternatives and scorer_for(sample) == "math_answer":
         scores = [by_type(replace(sample, target=str(alt), metadata=_without(sample.metadata, "alternatives")),
-                          output, **options) for alt in alternatives]
+                          output, choice=choice, multi_select=multi_select, fill_in=fill_in, math_answer=math_answer)
+                  for alt in alternatives]
         return max(scores, key=lambda sc: (sc.value, sc.status != "unparsed"))
     name = scorer_for(sample)
     if name == "math_answer" and any(k in sample.metadata for k in RULE_KEYS) and _plain_numbers(sample.target):
         return numeric(sample, output)
     if not _available(name):
         return numeric(sample, output) if name == "math_answer" else grade(sample, output, GraderSpec("exact"))
-    score = grade(sample, output, GraderSpec(name, dict(options.get(name) or {})))
+    options = {"choice": choice, "multi_select": multi_select, "fill_in": fill_in, "math_answer": math_answer}[name]
+    score = grade(sample, output, GraderSpec(name, dict(options or {})))
     return replace(score, details={**score.details, "scorer": name})
 
 
@@ -114,7 +133,7 @@ def to_number(text: str) -> float | None:
     return float(num)
 
 
-def numeric(sample: Sample, output: str, **_: Any) -> Score:
+def numeric(sample: Sample, output: str) -> Score:
     """Numeric comparison: exact, to ``metadata["precision"]`` decimals, or within a tolerance.
 
     Used for golds that are plain numbers under a benchmark's numeric rule, and as the fallback

@@ -2,7 +2,7 @@
 
 This module owns:
 
-* ``score_item(sample, output, **options)`` — the ``gaokao`` scorer. It dispatches on
+* ``score_item(sample, output, *, <options>)`` — the ``gaokao`` scorer. It dispatches on
   ``sample.metadata["type"]``: ``single`` → the ``choice`` scorer, ``multi`` → ``multi_select`` with
   the item's rule, ``group`` (one letter for each of several sub-questions on one material) →
   ``choice_group``, ``fill`` → ``fill_in`` with the points of each blank (all through
@@ -19,11 +19,12 @@ This module owns:
   subtotals, each question's points, an elective pair counted once (the better-scored of the two),
   and the scoring rate per section for each year when items carry one.
 
-Options of the scorer (``grader: {name: gaokao, options: {...}}``):
-``extract`` (``default`` | ``last_capital`` | ``gaokao-bench``: GAOKAO-Bench's own reading and scoring
-of every objective item, :mod:`evalkit.grading.gaokao_bench`) for choice items, ``rule`` to override the multi-select
-rule, ``graders`` (list or ``"answer+judge"``; default ``["answer"]``) and ``threshold`` (points,
-default 2) for solutions, ``marks`` (a CSV/JSON file of teachers' marks) for the ``human`` grader.
+Options of the scorer (``grader: {name: gaokao, options: {...}}``, declared by :func:`score_item`'s
+signature): ``extract`` (``default`` | ``last_capital`` | ``gaokao-bench``: GAOKAO-Bench's own reading
+and scoring of every objective item, :mod:`evalkit.grading.gaokao_bench`) for choice items, ``rule``
+to override the multi-select rule, ``graders`` (list or ``"answer+judge"``; default ``["answer"]``) and
+``threshold`` (points, default 2) for solutions, ``marks`` (a CSV/JSON file of teachers' marks) for the
+``human`` grader.
 """
 
 from __future__ import annotations
@@ -32,15 +33,17 @@ import csv
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from evalkit.grading import GraderSpec, Judge, grade
+from evalkit.grading import GraderSpec, grade
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE
+from evalkit.grading.options import PaperExtract, Rule
+from evalkit.grading.protocol import Check, Judge, scorer
 from evalkit.types import Sample, SampleResult, Score
 
 SOLUTION_GRADERS = ("answer", "judge", "human")
@@ -58,52 +61,81 @@ def section_key(section: str) -> tuple[int, str]:
 
 
 # -- dispatch ------------------------------------------------------------------------------------------
-def _graders(options: dict[str, Any]) -> list[str]:
-    raw = options.get("graders", options.get("grader", ["answer"]))
+def _grader_names(raw: list[str] | str) -> list[str]:
+    """``["answer", "judge"]`` or ``"answer+judge"`` as a list of names."""
     names = re.split(r"[+,\s]+", raw) if isinstance(raw, str) else [str(g) for g in raw]
-    names = [n for n in names if n]
-    bad = [n for n in names if n not in SOLUTION_GRADERS]
-    if bad or not names:
-        raise ValueError(f"grader option 'graders': {bad or names!r}; allowed: {', '.join(SOLUTION_GRADERS)}")
-    return names
+    return [n for n in names if n]
 
 
-def _needs_judge(options: dict[str, Any]) -> bool:
+def _graders_value(raw: list[str] | str | None) -> str | None:
+    if raw is None:
+        return None
+    names = _grader_names(raw)
+    if not names or any(n not in SOLUTION_GRADERS for n in names):
+        return f"allowed: {', '.join(SOLUTION_GRADERS)} (a list, or joined with +)"
+    return None
+
+
+def _threshold_value(value: float | None) -> str | None:
+    return "the points two markers may differ by cannot be negative" if value is not None and value < 0 else None
+
+
+def _solution_graders(graders: list[str] | str | None, grader: list[str] | str | None) -> list[str]:
+    """The solution graders asked for (``grader`` is the older spelling of ``graders``); ``answer`` by default."""
+    raw = graders if graders is not None else grader if grader is not None else "answer"
+    return _grader_names(raw)
+
+
+def _asks_judge(options: Mapping[str, Any]) -> bool:
     """True when the options ask a judge to mark solutions (the runner then passes one in)."""
-    try:
-        return "judge" in _graders(options)
-    except ValueError:
+    graders, grader = options.get("graders"), options.get("grader")
+    if _graders_value(graders) or _graders_value(grader):
         return False
+    return "judge" in _solution_graders(graders, grader)
 
 
-def score_item(sample: Sample, output: str, *, judge: Judge | None = None, **options: Any) -> Any:
-    """The ``gaokao`` scorer: a :class:`Score` (a coroutine of one when a ``judge`` is handed in)."""
-    if judge is not None:
-        return _score_item_async(sample, output, judge, options)
+GraderNames = Annotated[list[str] | str | None, Check(_graders_value, "answer, judge, human: a list, or joined with +")]
+
+
+@scorer("gaokao", accepts="a Gaokao paper item: metadata.type single | multi | fill | solution, with its points; "
+                          "a solution's metadata.rubric for the answer and judge graders", judge=_asks_judge)
+def score_item(sample: Sample, output: str, *, judge: Judge | None = None, extract: PaperExtract | None = None,
+               rule: Rule | None = None, graders: GraderNames = None, grader: GraderNames = None,
+               threshold: Annotated[float | None, Check(_threshold_value, "points (a number, 0 or more)")] = None,
+               marks: str | None = None) -> Any:
+    """The ``gaokao`` scorer: a :class:`Score` (a coroutine of one when a ``judge`` is handed in).
+
+    ``graders`` (default ``answer``; ``grader`` is its older spelling) mark solutions; ``marks`` is
+    the teachers' marks file of the ``human`` grader; ``threshold`` is the double-marking threshold
+    where the paper sets none.
+    """
     kind = sample.metadata.get("type")
-    if kind == "solution":
-        names = _graders(options)
-        if "judge" in names:
-            return Score.error("solution graders include 'judge' but no judge model was given (--judge URI)",
-                               sample.max_points)
-        marks = [m for m in (_sync_mark(n, sample, output, options) for n in names) if m is not None]
-        return reconcile(marks, sample.max_points, threshold_for(sample.metadata, options.get("threshold")))
-    return _score_objective(sample, output, options)
+    if kind != "solution":
+        score = _score_objective(sample, output, extract, rule)
+        return _ready(score) if judge is not None else score
+    names = _solution_graders(graders, grader)
+    limit = threshold_for(sample.metadata, threshold)
+    if judge is not None:
+        return _score_solution_async(sample, output, judge, names, marks, limit)
+    if "judge" in names:
+        return Score.error("solution graders include 'judge' but no judge model was given (--judge URI)",
+                           sample.max_points)
+    return reconcile([m for m in (_sync_mark(n, sample, output, marks) for n in names) if m is not None],
+                     sample.max_points, limit)
 
 
-score_item.needs_judge = _needs_judge  # type: ignore[attr-defined]
+async def _ready(score: Score) -> Score:
+    return score
 
 
-async def _score_item_async(sample: Sample, output: str, judge: Judge, options: dict[str, Any]) -> Score:
-    if sample.metadata.get("type") != "solution":
-        return _score_objective(sample, output, options)
-    names = _graders(options)
+async def _score_solution_async(sample: Sample, output: str, judge: Judge, names: list[str], marks_file: str | None,
+                                threshold: float) -> Score:
     marks: list[Mark] = []
     for name in names:
-        mark = await judge_mark(sample, output, judge) if name == "judge" else _sync_mark(name, sample, output, options)
+        mark = await judge_mark(sample, output, judge) if name == "judge" else _sync_mark(name, sample, output, marks_file)
         if mark is not None:
             marks.append(mark)
-    return reconcile(marks, sample.max_points, threshold_for(sample.metadata, options.get("threshold")))
+    return reconcile(marks, sample.max_points, threshold)
 
 
 def threshold_for(metadata: dict[str, Any], task_default: Any = None, override: float | None = None) -> float:
@@ -114,36 +146,38 @@ def threshold_for(metadata: dict[str, Any], task_default: Any = None, override: 
     return float(value) if value is not None else DEFAULT_THRESHOLD
 
 
-def _score_objective(sample: Sample, output: str, options: dict[str, Any]) -> Score:
+def _score_objective(sample: Sample, output: str, extract: PaperExtract | None, rule: str | None) -> Score:
     kind = sample.metadata.get("type")
-    if options.get("extract") == "gaokao-bench" and kind in ("single", "multi", "group"):
+    if extract == "gaokao-bench" and kind in ("single", "multi", "group"):
         from evalkit.grading.gaokao_bench import bench_score
 
         return bench_score(sample, output)
     if kind == "single":
-        spec = GraderSpec("choice", _pick(options, "extract"))
+        spec = _item_spec("choice", extract, None)
     elif kind == "multi":
-        rule = options.get("rule") or sample.metadata.get("rule") or DEFAULT_MULTI_RULE
-        spec = GraderSpec("multi_select", {"rule": rule, **_pick(options, "extract")})
+        spec = _item_spec("multi_select", extract, rule or sample.metadata.get("rule") or DEFAULT_MULTI_RULE)
     elif kind == "group":
-        spec = GraderSpec("choice_group", {})
+        spec = _item_spec("choice_group", None, None)
     elif kind == "fill":
-        spec = GraderSpec("fill_in", {})
+        spec = _item_spec("fill_in", None, None)
     else:
         return Score.error(f"sample {sample.id}: metadata 'type' is {kind!r}; allowed: {', '.join(ITEM_TYPES)}",
                            sample.max_points)
     return grade(sample, output, spec)
 
 
-def _pick(options: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: options[k] for k in keys if k in options}
+@lru_cache(maxsize=64)
+def _item_spec(name: str, extract: str | None, rule: str | None) -> GraderSpec:
+    """The spec an objective item is graded with (one per combination, so its options are checked once)."""
+    options = {"rule": rule} if rule is not None else {}
+    return GraderSpec(name, {**options, **({"extract": extract} if extract is not None else {})})
 
 
-def _sync_mark(name: str, sample: Sample, output: str, options: dict[str, Any]) -> Mark | None:
+def _sync_mark(name: str, sample: Sample, output: str, marks_file: str | None) -> Mark | None:
     if name == "answer":
         return answer_mark(sample, output)
     if name == "human":
-        return human_mark(sample, options.get("marks"))
+        return human_mark(sample, marks_file)
     return None
 
 

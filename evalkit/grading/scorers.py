@@ -1,8 +1,10 @@
 """Built-in scorers: exact, regex, choice, multi_select, fill_in, math_answer, rubric, human.
 
-Each scorer is ``fn(sample, output, **options) -> Score`` (``rubric`` is async and takes a
-``judge``). A scorer never raises for a model's answer: what it cannot read is ``unparsed``,
-what it cannot check (a bad judge reply, a missing mark) is ``error``, each with a reason.
+Each scorer is ``fn(sample, output, *, <options>) -> Score`` declared with ``@scorer``: its
+keyword-only parameters are its options (checked when a task loads, see
+:mod:`evalkit.grading.protocol`); ``rubric`` is async and takes a ``judge``. A scorer never raises
+for a model's answer: what it cannot read is ``unparsed``, what it cannot check (a bad judge reply,
+a missing mark) is ``error``, each with a reason.
 
 Points: a sample's maximum comes from ``sample.metadata["points"]`` (a number, or a list per
 blank for ``fill_in``), default 1. ``Score.value`` is the fraction of the maximum earned.
@@ -14,13 +16,14 @@ import csv
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from evalkit.grading import Judge
 from evalkit.grading.equivalence import Verdict, math_equal
 from evalkit.grading.extract import _CUE_RE, extract_blanks, extract_final_answer, is_bare_answer
 from evalkit.grading.letters import extract_letter_groups, extract_letters, extract_letters_last_capital
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, MULTI_SELECT_RULES
+from evalkit.grading.options import Extract, Rule, Seconds, Sets, Tolerance
+from evalkit.grading.protocol import Check, Judge, scorer
 from evalkit.types import Sample, Score
 
 __all__ = ["choice", "choice_group", "exact", "fill_in", "human", "math_answer", "multi_select", "multi_select_points",
@@ -50,8 +53,8 @@ def _norm_text(s: str, case: bool, space: bool) -> str:
 # ----------------------------------------------------------------------------------------
 # exact / regex
 # ----------------------------------------------------------------------------------------
-def exact(sample: Sample, output: str, *, case_sensitive: bool = True, extract: bool = False,
-          **_: Any) -> Score:
+@scorer("exact", accepts="a target string, or a list of accepted strings")
+def exact(sample: Sample, output: str, *, case_sensitive: bool = True, extract: bool = False) -> Score:
     """The (optionally extracted) output equals the target, or one of a list of targets."""
     mx = sample.max_points
     pred = extract_final_answer(output) if extract and output else output
@@ -63,16 +66,21 @@ def exact(sample: Sample, output: str, *, case_sensitive: bool = True, extract: 
     return _score(ok, mx, "string", pred, p, "same text" if ok else "text differs")
 
 
-def regex(sample: Sample, output: str, *, pattern: str | None = None, group: int | str = 1,
-          ignore_case: bool = False, **_: Any) -> Score:
+def _compiles(pattern: str) -> str | None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"not a regular expression ({exc})"
+    return None if pattern else "an empty pattern matches everywhere"
+
+
+@scorer("regex", accepts="a target string (or a list): what the pattern captures must equal it")
+def regex(sample: Sample, output: str, *, pattern: Annotated[str, Check(_compiles, "a regular expression")],
+          group: int | str = 1,
+          ignore_case: bool = False) -> Score:
     """Extract with ``pattern`` (last match, capture ``group``) and compare with the target text."""
     mx = sample.max_points
-    if not pattern:
-        return Score.error("regex scorer needs the option 'pattern'", mx)
-    try:
-        rx = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
-        return Score.error(f"regex scorer: bad pattern {pattern!r}: {exc}", mx)
+    rx = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
     matches = list(rx.finditer(output or ""))
     if not matches:
         return _unparsed(mx, "regex", f"pattern {pattern!r} did not match")
@@ -104,35 +112,36 @@ def _gold_letters(target: Any) -> list[str]:
     return sorted(out)
 
 
-def _read_letters(output: str, multi: bool, rule: str) -> list[str] | None:
+def _read_letters(output: str, multi: bool, rule: Extract) -> list[str] | None:
     if rule == "last_capital":
         return extract_letters_last_capital(output, multi)
-    if rule != "default":
-        raise ValueError(f"unknown extract rule {rule!r}; use 'default' or 'last_capital'")
     return extract_letters(output, multi)
 
 
-def choice(sample: Sample, output: str, *, extract: str = "default", **_: Any) -> Score:
+@scorer("choice", accepts="one option letter (A-J) as the target; with sample.choices, an option's text answers too")
+def choice(sample: Sample, output: str, *, extract: Extract = "default") -> Score:
     """Single-answer multiple choice: exactly one letter, equal to the target letter."""
     mx = sample.max_points
     gold = _gold_letters(sample.target)
     if len(gold) != 1:
         return Score.error(f"choice scorer: target {sample.target!r} of sample {sample.id!r} is not one letter", mx)
-    try:
-        letters = _read_letters(output or "", False, extract)
-    except ValueError as exc:
-        return Score.error(str(exc), mx)
+    return _one_letter(gold[0], output, mx, extract, sample.choices)
+
+
+def _one_letter(gold: str, output: str, mx: float, extract: Extract, choices: tuple[str, ...] | None) -> Score:
+    """The one letter a response picks, against the ``gold`` letter (an option's text read through ``choices``)."""
+    letters = _read_letters(output or "", False, extract)
     stage = "letter"
-    if not letters and sample.choices and extract == "default":
-        letters = _letter_from_choice_text(output or "", sample.choices)
+    if not letters and choices and extract == "default":
+        letters = _letter_from_choice_text(output or "", choices)
         stage = "choice-text"
     if not letters:
         return _unparsed(mx, "letter", "no option letter found")
     if len(letters) > 1:
         return _score(False, mx, "letter", "".join(letters), letters,
                       "several letters given for a single-choice question")
-    ok = letters[0] == gold[0]
-    return _score(ok, mx, stage, letters[0], letters[0], f"chose {letters[0]}, answer {gold[0]}")
+    ok = letters[0] == gold
+    return _score(ok, mx, stage, letters[0], letters[0], f"chose {letters[0]}, answer {gold}")
 
 
 def _letter_from_choice_text(output: str, choices: tuple[str, ...]) -> list[str] | None:
@@ -154,8 +163,9 @@ def multi_select_points(chosen: list[str], correct: list[str], rule: str, full: 
     return MULTI_SELECT_RULES[rule].points(chosen, correct, full)
 
 
-def multi_select(sample: Sample, output: str, *, rule: str | None = None, extract: str = "default",
-                 **_: Any) -> Score:
+@scorer("multi_select", accepts="a set of option letters as the target (\"AC\", [\"A\", \"C\"], \"A、C\"); "
+                        "metadata.rule names the item's own rule")
+def multi_select(sample: Sample, output: str, *, rule: Rule | None = None, extract: Extract = "default") -> Score:
     """Multiple-answer choice graded by a points rule (see :mod:`evalkit.grading.multi_rules`).
 
     The rule is the ``rule`` option, else the item's own (``metadata["rule"]``: loaders set the national
@@ -168,10 +178,7 @@ def multi_select(sample: Sample, output: str, *, rule: str | None = None, extrac
     gold = _gold_letters(sample.target)
     if not gold:
         return Score.error(f"multi_select: target {sample.target!r} of sample {sample.id!r} has no letters", mx)
-    try:
-        letters = _read_letters(output or "", True, extract)
-    except ValueError as exc:
-        return Score.error(str(exc), mx)
+    letters = _read_letters(output or "", True, extract)
     if not letters:
         return _unparsed(mx, "letter", "no option letters found")
     chosen = sorted(letters)
@@ -180,7 +187,9 @@ def multi_select(sample: Sample, output: str, *, rule: str | None = None, extrac
                              details={"rule": rule, "gold": gold})
 
 
-def choice_group(sample: Sample, output: str, **_: Any) -> Score:
+@scorer("choice_group", accepts="one option letter per sub-question on one material ([\"B\", \"C\"]); "
+                        "metadata.points per sub-question or a total")
+def choice_group(sample: Sample, output: str) -> Score:
     """Consecutive single-choice sub-questions on one material: one letter each, each with its own points.
 
     The target is one letter per sub-question (``["B", "C"]``); ``metadata["points"]`` is a list (one
@@ -221,7 +230,7 @@ def _gold_answer(gold: str) -> str:
     return gold
 
 
-def compare_answers(gold: str, output: str, *, tolerance: str = "auto", timeout: float = 3.0,
+def compare_answers(gold: str, output: str, *, tolerance: str | float = "auto", timeout: float = 3.0,
                     extract: bool = True, sets: str = "strict") -> tuple[Verdict | None, str | None, str]:
     """Extract the final answer from ``output`` and compare it with ``gold``.
 
@@ -250,8 +259,10 @@ def _letter_target(gold: str) -> str | None:
     return m2.group(1) if m2 else None
 
 
-def math_answer(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0,
-                extract: bool = True, sets: str = "strict", **_: Any) -> Score:
+@scorer("math_answer", accepts="a short mathematical answer as the target (several targets: one per blank); "
+                       "a letter target reads option letters")
+def math_answer(sample: Sample, output: str, *, tolerance: Tolerance = "auto", timeout: Seconds = 3.0,
+                extract: bool = True, sets: Sets = "strict") -> Score:
     """A short mathematical answer (number, expression, set, interval, equation, matrix...)."""
     mx = sample.max_points
     if sample.target is None or sample.target == [] or sample.target == "":
@@ -263,8 +274,7 @@ def math_answer(sample: Sample, output: str, *, tolerance: str = "auto", timeout
     gold_ans = _gold_answer(gold)
     letter = _letter_target(gold_ans)
     if letter is not None and _output_is_letterish(output):
-        s = choice(Sample(sample.id, "", letter, metadata=sample.metadata), output)
-        return s
+        return _one_letter(letter, output, mx, "default", None)
     verdict, pred, gold_ans = compare_answers(gold, output, tolerance=tolerance, timeout=timeout, extract=extract,
                                               sets=sets)
     if verdict is None:
@@ -298,8 +308,9 @@ def _blank_points(sample: Sample, n: int) -> list[float]:
     return [per[0] / n] * n
 
 
-def fill_in(sample: Sample, output: str, *, tolerance: str = "auto", timeout: float = 3.0, sets: str = "strict",
-            **_: Any) -> Score:
+@scorer("fill_in", accepts="one target per blank (a list); metadata.points may give each blank its points")
+def fill_in(sample: Sample, output: str, *, tolerance: Tolerance = "auto", timeout: Seconds = 3.0,
+            sets: Sets = "strict") -> Score:
     """One or more blanks, each all-or-nothing with its own points (``metadata.points`` list)."""
     if sample.target is None or sample.target == [] or sample.target == "":
         return Score.error(f"fill_in: sample {sample.id!r} has no target", sample.max_points)
@@ -398,8 +409,20 @@ def parse_judge_points(reply: str, mx: float) -> tuple[int | None, str]:
     return clipped, note
 
 
+def _prompt_fields(prompt: str | None) -> str | None:
+    if prompt is None:
+        return None
+    try:
+        prompt.format(question="", rubric="", max_points=0, response="")
+    except (KeyError, IndexError, ValueError) as exc:
+        return f"a prompt template may use {{question}}, {{rubric}}, {{max_points}} and {{response}} ({exc!r})"
+    return None
+
+
+@scorer("rubric", accepts="a worked solution marked by an LLM judge against metadata.rubric (integer points)")
 async def rubric(sample: Sample, output: str, *, judge: Judge,
-                 prompt: str | None = None, **_: Any) -> Score:
+                 prompt: Annotated[str | None, Check(_prompt_fields, "a template with {question}, {rubric}, "
+                                                                    "{max_points}, {response}")] = None) -> Score:
     """An LLM judge marks a worked solution against ``metadata["rubric"]`` (integer points)."""
     mx = sample.max_points
     steps = sample.metadata.get("rubric")
@@ -423,8 +446,6 @@ async def rubric(sample: Sample, output: str, *, judge: Judge,
     return Score.from_points(float(pts), mx, stage="judge", grader="judge", extracted=pts,
                              reason=note or f"judge awarded {pts}", details={"judge_reply": reply[:2000]})
 
-
-rubric.needs_judge = True  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------------------
@@ -463,8 +484,8 @@ def _mark_value(v: Any, path: Path, row: int) -> float:
         raise ValueError(f"{path}: row {row} has points {v!r}, which is not a number") from exc
 
 
-def human(sample: Sample, output: str, *, marks: dict[str, Any] | None = None, marks_file: str | None = None,
-          **_: Any) -> Score:
+@scorer("human", accepts="any sample: its mark comes from people (option marks, or a marks_file)")
+def human(sample: Sample, output: str, *, marks: dict[str, Any] | None = None, marks_file: str | None = None) -> Score:
     """Grades imported from people: option ``marks`` (id -> points) or ``marks_file`` (CSV/JSON)."""
     mx = sample.max_points
     table: dict[str, Any] = dict(marks or {})

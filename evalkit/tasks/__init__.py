@@ -127,6 +127,7 @@ def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | No
         from evalkit.tasks.schema import dataset_roots
 
         result.roots = dataset_roots(None, result.dataset)  # a Python task's data: images stay in its folder
+    result.grader.check(result.source or name)  # a factory's grader options, checked as a YAML file's are
     return result
 
 
@@ -149,6 +150,7 @@ def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
             t.grader = GraderSpec("math_answer")
         if any(s.images for s in t.samples):
             t.modality = "mixed"
+    t.grader.check(str(path))
     return t
 
 

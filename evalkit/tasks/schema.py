@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evalkit.grading import GraderSpec
+from evalkit.grading import GraderOptionError, GraderSpec
 from evalkit.tasks.paths import hf_cache_roots, inside, root_of, task_roots
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.tasks.task import Task
@@ -101,7 +101,10 @@ def parse_grader(path: Path, data: dict[str, Any] | str | None) -> GraderSpec:
     options = data.get("options") or {}
     if not isinstance(options, dict):
         raise _fail(path, "grader.options", "must be a mapping")
-    return GraderSpec(name, dict(options))
+    try:
+        return GraderSpec(name, dict(options)).check(str(path))
+    except GraderOptionError as exc:
+        raise TaskError(str(exc)) from None
 
 
 def parse_about(path: Path, data: dict[str, Any]) -> dict[str, Any]:
