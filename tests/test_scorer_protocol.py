@@ -28,22 +28,25 @@ def test_every_built_in_task_loads_with_options_its_scorer_declares() -> None:
 @pytest.mark.parametrize("path", BUILTIN_YAML, ids=lambda p: p.parent.name)
 def test_a_typo_in_a_built_in_task_files_grader_options_fails_at_load(path: Path, tmp_path: Path) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    options = data["grader"].get("options") or {}
-    assert options, "every built-in task file with a grader names options"
-    for key in options:
+    grader = data["grader"] if isinstance(data.get("grader"), dict) else {"name": data.get("grader", "exact")}
+    options = grader.get("options") or {}
+    declared = list(declaration(grader["name"]).options)
+    if "path" in data["dataset"]:
+        data["dataset"] = {**data["dataset"], "path": str(path.parent / str(data["dataset"]["path"]))}
+    for key in list(options) or declared[:1]:
         typo = key[:-1] + key[-1] * 2  # graders -> graderss, extract -> extractt
-        changed = {**data, "grader": {**data["grader"], "options": {**options, typo: options[key]}}}
-        changed["dataset"] = {**data["dataset"], "path": str(path.parent / str(data["dataset"].get("path", "x")))}
+        value = options.get(key, declaration(grader["name"]).options[key].default)
+        changed = {**data, "grader": {**grader, "options": {**options, typo: value}}}
         copy = tmp_path / "task.yaml"
         copy.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
         with pytest.raises(TaskError) as info:
             get_task(str(copy))
         message = str(info.value)
-        assert str(copy) in message and repr(typo) in message and repr(data["grader"]["name"]) in message
+        assert str(copy) in message and repr(typo) in message and repr(grader["name"]) in message
         assert f"did you mean {key!r}" in message and "allowed:" in message and key in message.split("allowed:")[1]
 
 
-@pytest.mark.parametrize("name", [n for n in ("cmmmu", "gaokao-mm", "mathvista", "figures")])
+@pytest.mark.parametrize("name", ["gaokao-mm", "figures"])
 def test_a_typo_in_a_factory_tasks_options_is_named_with_the_allowed_ones(name: str) -> None:
     task = get_task(name)
     allowed = list(declaration(task.grader.name).options)
