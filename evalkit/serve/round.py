@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sqlite3
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -157,10 +158,22 @@ def flush_forever(db_path: str, stop: Any, parent: int, interval: float = 0.1) -
     while not stop.is_set() and os.getppid() == parent:
         started = time.monotonic()
         wrote = flush_round(Path(db_path))
+        checkpoint(Path(db_path))
         # rewriting run folders may take at most a third of a core: under heavy marking the runs lag a
         # little more, and the teachers' screens stay quick
         stop.wait(interval if not wrote else max(interval, 2 * (time.monotonic() - started)))
     flush_round(Path(db_path))
+
+
+def checkpoint(db_path: Path) -> None:
+    """Fold the write-ahead log into the database when it has grown (the request path never does)."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 4 << 20:
+        conn = sqlite3.connect(db_path, timeout=30)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
 
 def flush_round(db_path: Path) -> int:
@@ -200,7 +213,8 @@ def _flush(store: Store, db_path: Path) -> int:
             path = runs[run_id][0]
             write_marks(load_run(path), marks, thresholds, {"round": str(db_path), "grader": "marking room"})
             written += len(marks)
-        store.mark_written({ans.id: version for ans, version in answers})
+        store.mark_written({ans.id: version for ans, version in answers},
+                           [ans.id for ans, _ in answers if ans.sample_id in marks])
     return written
 
 

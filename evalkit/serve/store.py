@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS answers (
   question TEXT NOT NULL REFERENCES questions(key), code TEXT UNIQUE NOT NULL, qpos INTEGER NOT NULL,
   pos INTEGER NOT NULL, need INTEGER NOT NULL DEFAULT 2, takers INTEGER NOT NULL DEFAULT 0,
   state TEXT NOT NULL DEFAULT 'open', version INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (run_id, sample_id));
+  written_at REAL, UNIQUE (run_id, sample_id));
 CREATE TABLE IF NOT EXISTS people (
   id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, role TEXT NOT NULL, token TEXT UNIQUE NOT NULL,
   created REAL NOT NULL);
@@ -293,14 +293,13 @@ class Store:
     def answer_by_id(self, answer_id: int) -> Answer:
         return self._answer(self.db.execute(self._ANSWER + "WHERE a.id=?", (answer_id,)).fetchone())
 
-    def _open_for(self, db: sqlite3.Connection, person: Person, count: bool = False) -> list[int]:
-        """Answers this marker may take next, in queue order: their questions, still needed, not yet theirs
-        (the first of them; with ``count``, ``[how many]``)."""
+    def _open_for(self, db: sqlite3.Connection, person: Person) -> list[int]:
+        """The answer this marker may take next, in queue order: their questions, still needed, not yet theirs."""
         questions = self.assignments(person.id)
         where = f"AND a.question IN ({','.join('?' * len(questions))}) " if questions else ""
-        what, tail = ("count(*)", "") if count else ("a.id", "ORDER BY a.qpos, a.pos LIMIT 1")
-        sql = (f"SELECT {what} FROM answers a WHERE a.state='open' AND a.takers < a.need {where}"
-               f"AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.answer_id=a.id AND c.person_id=?) {tail}")
+        sql = (f"SELECT a.id FROM answers a WHERE a.state='open' AND a.takers < a.need {where}"
+               "AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.answer_id=a.id AND c.person_id=?) "
+               "ORDER BY a.qpos, a.pos LIMIT 1")
         return [r[0] for r in db.execute(sql, (*questions, person.id))]
 
     def _release_stale(self, db: sqlite3.Connection, now: float) -> None:
@@ -353,7 +352,13 @@ class Store:
         done = self.db.execute("SELECT count(*) FROM marks WHERE person_id=?", (person.id,)).fetchone()[0]
         if person.role == "arbiter":
             return done, len(self.arbitration_queue())
-        left = self._open_for(self.db, person, count=True)[0]
+        questions = self.assignments(person.id)
+        where = f"AND a.question IN ({','.join('?' * len(questions))}) " if questions else ""
+        free = self.db.execute(f"SELECT count(*) FROM answers a WHERE a.state='open' AND a.takers < a.need {where}",
+                               questions).fetchone()[0]  # the queue index alone
+        mine = self.db.execute(f"SELECT count(*) FROM claims c JOIN answers a ON a.id=c.answer_id WHERE c.person_id=? "
+                               f"AND a.state='open' AND a.takers < a.need {where}", (person.id, *questions)).fetchone()[0]
+        left = int(free) - int(mine)  # free answers not already taken by this marker
         pending = self.db.execute("SELECT count(*) FROM claims c WHERE c.person_id=? AND NOT EXISTS (SELECT 1 FROM "
                                   "marks m WHERE m.answer_id=c.answer_id AND m.person_id=c.person_id)",
                                   (person.id,)).fetchone()[0]
@@ -446,10 +451,13 @@ class Store:
         rows = self.db.execute(self._ANSWER + "WHERE a.version > a.written").fetchall()
         return [(self._answer(r), int(r["version"])) for r in rows]
 
-    def mark_written(self, versions: dict[int, int]) -> None:
+    def mark_written(self, versions: dict[int, int], settled: Sequence[int] = ()) -> None:
+        """Record the versions now in the run folders (``settled``: answers whose marks were written just now)."""
+        now = time.time()
         with self.tx() as db:
             db.executemany("UPDATE answers SET written=max(written, ?) WHERE id=?",
                            [(v, k) for k, v in versions.items()])
+            db.executemany("UPDATE answers SET written_at=? WHERE id=?", [(now, k) for k in settled])
 
     # -- quality ------------------------------------------------------------------------------------------
     def all_marks(self) -> list[sqlite3.Row]:
@@ -480,6 +488,9 @@ class Writer:
 
         self.store = Store(path)
         self.store._in_batch = True
+        # checkpoints (copying the log into the database, with their own flushes) are not done on the
+        # request path: the run-folder writer's process does them (evalkit.serve.round.flush_forever)
+        self.store.db.execute("PRAGMA wal_autocheckpoint=0")
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="evalkit-marking-writer", daemon=True)
         self._thread.start()
