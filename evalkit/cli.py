@@ -256,6 +256,7 @@ def print_summary(path: Path, summary: dict[str, Any]) -> None:
     console.print(table)
     print_errors(summary, console)
     cli_grade.print_score_card(summary, console)
+    cli_tasks.print_hs_card(summary, console)
     console.print(f"results: {path}", markup=False, highlight=False)
 
 

@@ -134,3 +134,47 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """One task's card: source, licence, fields, answer rule, the sources checked, and an example prompt."""
         show_task(name, data, task_opt)
+
+
+def image_policy_line(view: dict[str, Any]) -> str:
+    """How the run treated the image questions, as the card and the report state it."""
+    skipped, text_only = view["skipped"]["items"], view["counts"]["text_only"]
+    if skipped:
+        return (f"{skipped} image items skipped (--images skip): every figure leaves out those items, "
+                "so the headline covers the text questions only")
+    if text_only:
+        return (f"{text_only} image questions sent as text without their figures (--images text): "
+                "they count, and cannot be answered from the figure")
+    return "image questions sent with their figures"
+
+
+def print_hs_card(summary: dict[str, Any], console: Any) -> None:
+    """gaokao-hs: both headlines with intervals, the subject × modality grid, each benchmark's own figures."""
+    from rich.table import Table
+
+    m = summary.get("metrics") or {}
+    view = m.get("gaokao_hs")
+    if not isinstance(view, dict):
+        return
+    from evalkit.grading.gaokao_hs import SUBJECT_ZH
+
+    console.print(f"[bold]gaokao-hs[/bold] · {m['hs_items']:g} items · {image_policy_line(view)}", highlight=False)
+    console.print(f"  accuracy, sample-balanced (every item once; the benchmarks' own statistic, printed first): "
+                  f"[bold]{m['hs_accuracy']:.1%}[/bold] (95% CI {m['hs_accuracy_ci_low']:.1%}-{m['hs_accuracy_ci_high']:.1%})",
+                  highlight=False)
+    console.print(f"  points rate: {m['hs_points_rate']:.1%} (95% CI {m['hs_points_rate_ci_low']:.1%}-"
+                  f"{m['hs_points_rate_ci_high']:.1%}) · accuracy, subject-balanced (each subject once): "
+                  f"{m['hs_subject_balanced']:.1%}", highlight=False)
+    grid = Table(title="subject × modality: accuracy (items)", show_header=True)
+    for col in ("subject", "text", "image", "all"):
+        grid.add_column(col, justify="left" if col == "subject" else "right")
+    for subject in [*view["subjects"], "all"]:
+        row = view["grid"].get(subject, {})
+        cells = [f"{row[k]['accuracy']:.1%} ({row[k]['items']:g})" if k in row else "-" for k in ("text", "image", "all")]
+        grid.add_row(f"{SUBJECT_ZH.get(subject, '')} {subject}".strip(), *cells)
+    console.print(grid)
+    for bench, rows in sorted(view["benchmarks"].items()):
+        stat = "points rate" if bench == "GAOKAO-Bench" else "accuracy"
+        parts = [f"{s} {rows[s]['points_rate' if stat == 'points rate' else 'accuracy']:.1%}"
+                 for s in [*view["subjects"], "all"] if s in rows]
+        console.print(f"  {bench} by subject ({stat}, as it publishes): " + " · ".join(parts), highlight=False)

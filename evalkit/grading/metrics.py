@@ -13,6 +13,7 @@ from evalkit.types import STATUSES, SampleResult
 Metric = Callable[[Sequence[SampleResult]], dict[str, Any]]
 metrics: Registry[Metric] = Registry("metric", "evalkit.metrics")
 metrics.add("gaokao_paper", "evalkit.grading.gaokao:paper_metric")
+metrics.add("hs_accuracy", "evalkit.grading.gaokao_hs:hs_accuracy")
 
 
 def _graded(results: Sequence[SampleResult]) -> list[SampleResult]:

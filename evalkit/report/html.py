@@ -222,6 +222,22 @@ def _human_size(n: int) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
 
 
+def hs_views(lb: Leaderboard) -> list[dict[str, Any]]:
+    """gaokao-hs runs: their headlines, subject × modality grid and per-benchmark figures, as the summary holds them."""
+    from evalkit.cli_tasks import image_policy_line
+    from evalkit.grading.gaokao_hs import SUBJECT_ZH
+
+    views = []
+    for run in lb.runs:
+        metrics = run.summary.get("metrics") or {}
+        view = metrics.get("gaokao_hs")
+        if not isinstance(view, dict):
+            continue
+        views.append({"model": run.model, "task": run.task, "m": metrics, "view": view,
+                      "rows": [*view["subjects"], "all"], "zh": SUBJECT_ZH, "images": image_policy_line(view)})
+    return views
+
+
 def render_html(lb: Leaderboard, *, title: str = "evalkit report", limits: EmbedLimits | None = None) -> str:
     """The whole report as one HTML string (it states its own size)."""
     limits = limits or EmbedLimits()
@@ -229,7 +245,7 @@ def render_html(lb: Leaderboard, *, title: str = "evalkit report", limits: Embed
     charts = [(task, svg.score_chart(task, [c for c in lb.cells if c.task == task])) for task in lb.tasks]
     papers = [(view, svg.section_bars(view), svg.heat_map(view)) for view in lb.papers]
     html = _environment().get_template("report.html.j2").render(
-        lb=lb, title=title, charts=charts, papers=papers, data_json=safe_json(data),
+        lb=lb, title=title, charts=charts, papers=papers, hs_views=hs_views(lb), data_json=safe_json(data),
         css=_asset("report.css"), js=_asset("report.js"), katex=inline_assets(), size_mark=SIZE_MARK,
         generated=datetime.now(UTC).isoformat(timespec="seconds"), n_samples=lb.n_samples,
         images_skipped=data["imagesSkipped"], max_text=limits.max_text,

@@ -60,6 +60,7 @@ for _name, _target in {
     "gaokao-paper": "evalkit.tasks.gaokao:load_paper",
     "gaokao-bench": "evalkit.tasks.gaokao:load_gaokao_bench",
     "gaokao-mm": "evalkit.tasks.multimodal:load_gaokao_mm",
+    "gaokao-hs": "evalkit.tasks.gaokao_hs:load_gaokao_hs",
     "figures": "evalkit.tasks.figures:load_figures",
     "mathvista": "evalkit.tasks.mm.benchmarks:load_mathvista",
     "mmmu": "evalkit.tasks.mm.benchmarks:load_mmmu",
