@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from evalkit.tasks.task import DatasetSpec, TaskError
+from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import Sample
 
 BENCH, MM = "GAOKAO-Bench", "GAOKAO-MM"
