@@ -49,7 +49,7 @@ class ReferenceAdapter(Adapter):
 
 class RandomAdapter(Adapter):
     scheme = "random"
-    description = "Chance baseline: a uniform pick over the choices (a subset for multi-select), a plausible guess otherwise. URI random:SEED."
+    description = "Chance baseline: a uniform pick over the choices (a subset for multi-select, one pick per sub-question of a passage), a plausible guess otherwise. URI random:SEED."
     cacheable = False
 
     def __init__(self, target: str = "", **options: Any) -> None:
@@ -73,6 +73,9 @@ class RandomAdapter(Adapter):
             n = 4
         if n:
             letters = string.ascii_uppercase[:n]
+            if kind == "group" and isinstance(sample.target, list | tuple):  # one pick per sub-question
+                picks = [rng.choice(letters) for _ in sample.target]
+                return Response(text="\n".join(f"（{k}）【答案】{a} <eoa>" for k, a in enumerate(picks, 1)))
             if kind == "multi":
                 k = rng.randint(1, n)
                 pick = "".join(sorted(rng.sample(letters, k)))

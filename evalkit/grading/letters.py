@@ -144,6 +144,7 @@ def _skip_filler(text: str, pos: int) -> int:
 
 _NEGATED = re.compile(
     r"[ \t]*(?:项|选项)?(?:的说法|说法)?[ \t]*(?:都|均|皆|也)?[ \t]*(?:是)?(?:错误|不正确|不对|不符合|不成立|不满足|错|有误|"
+    r"无从谈起|(?:应|可|予以)?排除|"
     r"不是(?![ \t]*[A-J](?![A-Za-z]))|is wrong|is incorrect|is false|are wrong|are incorrect|are false|"
     r"(?:is|are) not\b|does not|do not|fails?\b)", re.IGNORECASE)
 _POSITIVE = re.compile(
