@@ -36,6 +36,7 @@ ABOUT_FIELDS = {"group", "title", "homepage", "paper", "licence", "gated", "data
                 "fixture", "notes"}
 GROUPS = ("gaokao", "knowledge", "math", "multimodal", "other")
 SPEC_OVERRIDES = ("split", "config", "hf")  # -T KEY=VALUE that re-point a hub dataset
+DATA_PATH_OPTIONS = ("bench", "mm")  # dataset options that name a data folder, as --data does
 
 
 def _fail(path: Path, field: str, msg: str) -> TaskError:
@@ -219,6 +220,8 @@ def dataset_roots(task_folder: Path | None, dataset: DatasetSpec) -> tuple[Path,
     """The folders a task's samples may read images from: its own folder, its data's folder (and the
     Hugging Face cache for a hub dataset), and the folders the user allowed."""
     folders = [task_folder, root_of(dataset.path) if dataset.path is not None else None]
+    # data folders a task takes as options (gaokao-hs: -T bench=PATH -T mm=PATH), named by the user as --data is
+    folders += [root_of(Path(str(dataset.options[k]))) for k in DATA_PATH_OPTIONS if dataset.options.get(k)]
     if dataset.format in ("hf", "hub") or dataset.hf_id:
         folders += hf_cache_roots()
     return task_roots(*folders)
