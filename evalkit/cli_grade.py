@@ -23,6 +23,7 @@ import typer
 
 from evalkit.cli_common import fail as _fail
 from evalkit.errors import EvalkitError, MarksError
+from evalkit.grading.marks import csv_cell, csv_value
 from evalkit.types import SampleResult
 
 grade_app = typer.Typer(help="Human grading: export a run for teachers, import their marks.", no_args_is_help=True)
@@ -111,22 +112,6 @@ table{border-collapse:collapse} td,th{border:1px solid #999;padding:.2em .5em;te
 </section>{% endfor %}
 </body></html>
 """
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A sheet cell a spreadsheet shows as text: one that would start a formula (or starts with the
-    quote itself) gets a leading ``'``, which spreadsheets read as "text follows"."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith((*FORMULA_STARTS, "'")) else text
-
-
-def csv_value(cell: Any) -> str:
-    """The value :func:`csv_cell` wrote (its leading ``'`` removed again)."""
-    text = "" if cell is None else str(cell)
-    return text[1:] if text.startswith("'") and text[1:].startswith((*FORMULA_STARTS, "'")) else text
 
 
 def _unimported_work(sheet: Path, rows: list[dict[str, Any]]) -> int:
@@ -263,56 +248,24 @@ def _is_published(path: Path) -> bool:
 
 
 def read_mark_rows(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
-    """``{id: (points, marker)}`` from a marks CSV; a bad row is one sentence naming the file and row."""
-    if not path.exists():
-        raise MarksError(f"{path}: marks file not found")
-    if path.suffix == ".json" and not _is_published(path):
-        return _json_marks(path, results)
-    if _is_published(path):
+    """``{id: (points, marker)}`` from a marks CSV or JSON, each mark one the item can give.
+
+    The file is read by the grading room's one marks reader; a bad row is one sentence naming the file and row.
+    """
+    from evalkit.grading.marks import read_marks
+
+    if path.exists() and _is_published(path):
         raise MarksError(f"{path}: published grades are read by import_marks, not as a marks sheet")
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "id" not in reader.fieldnames or "mark" not in reader.fieldnames:
-                raise MarksError(f"{path}: a marks CSV needs the columns 'id' and 'mark' (as 'evalkit grade export' writes)")
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise MarksError(f"{path}: cannot be read as a marks CSV ({exc})") from None
-    return _checked(path, rows, results, first_row=2)
-
-
-def _json_marks(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MarksError(f"{path}: not valid JSON at line {exc.lineno} ({exc.msg})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MarksError(f"{path}: cannot be read ({exc})") from None
-    if not isinstance(data, dict):
-        raise MarksError(f"{path}: a JSON marks file maps sample ids to marks")
-    rows = [{"id": k, "mark": v.get("mark") if isinstance(v, dict) else v,
-             "marker": v.get("marker") if isinstance(v, dict) else None} for k, v in data.items()]
-    return _checked(path, rows, results, first_row=1)
-
-
-def _checked(path: Path, rows: list[dict[str, Any]], results: dict[str, SampleResult],
-             first_row: int) -> dict[str, tuple[float, str | None]]:
     out: dict[str, tuple[float, str | None]] = {}
-    for n, row in enumerate(rows, first_row):
-        raw = str(row.get("mark") if row.get("mark") is not None else "").strip()
-        if not raw:
+    for row in sorted(read_marks(path).values(), key=lambda r: r.row):
+        if row.mark is None:
             continue
-        sid = csv_value(row.get("id")).strip()
-        if sid not in results:
-            raise MarksError(f"{path}: row {n}: id {sid!r} is not a sample of this run")
-        try:
-            value = float(raw)
-        except ValueError:
-            raise MarksError(f"{path}: row {n} ({sid}): mark {raw!r} is not a number") from None
-        problem = mark_problem(results[sid], value)
+        if row.id not in results:
+            raise MarksError(f"{path}: row {row.row}: id {row.id!r} is not a sample of this run")
+        problem = mark_problem(results[row.id], row.mark)
         if problem:
-            raise MarksError(f"{path}: row {n} ({sid}): {problem}")
-        out[sid] = (value, csv_value(row.get("marker")).strip() or None)
+            raise MarksError(f"{path}: row {row.row} ({row.id}): {problem}")
+        out[row.id] = (row.mark, row.marker)
     return out
 
 

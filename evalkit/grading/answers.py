@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from evalkit.grading import mathexpr as mx
-from evalkit.grading.mathexpr import Node, ParseError
+if TYPE_CHECKING:
+    from evalkit.grading.mathexpr import Node
 
 
 # ----------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ _CLOSE = ")]}"
 _REL_RE = re.compile(r"\\le|\\ge|\\ne|<|>|=|\\in(?![A-Za-z])|\\notin")
 
 
-def _depth_scan(s: str) -> list[int]:
+def _depth_scan(s: str, opening: str = _OPEN, closing: str = _CLOSE) -> list[int]:
     """Bracket depth before each character (``\\{``/``\\}`` and ``\\left``-free brackets count)."""
     depths = []
     d = 0
@@ -179,17 +180,21 @@ def _depth_scan(s: str) -> list[int]:
             env += 1
         elif s.startswith("\\end", i):
             env = max(0, env - 1)
-        if ch in _OPEN:
+        if ch in opening:
             d += 1
-        elif ch in _CLOSE:
+        elif ch in closing:
             d = max(0, d - 1)
         i += 1
     return depths
 
 
-def split_top(s: str, seps: list[str]) -> list[str]:
-    """Split on any separator that stands at bracket depth 0."""
-    depths = _depth_scan(s)
+def split_top(s: str, seps: list[str], *, brackets: tuple[str, str] = (_OPEN, _CLOSE), strip: bool = True) -> list[str]:
+    """Split on any separator that stands at bracket depth 0 (``(0,1)`` and ``[0,2)`` stay whole).
+
+    ``brackets`` are the opening and closing characters that count; ``strip=False`` keeps each part as
+    it stands (spaces and all).
+    """
+    depths = _depth_scan(s, *brackets)
     parts: list[str] = []
     start = 0
     i = 0
@@ -206,7 +211,7 @@ def split_top(s: str, seps: list[str]) -> list[str]:
                     continue
         i += 1
     parts.append(s[start:])
-    return [p.strip() for p in parts]
+    return [p.strip() for p in parts] if strip else parts
 
 
 _LIST_SEPS = [";", ",", "、", "\\text{ and }", "\\text{and}", "\\text{ or }", "\\text{or}", " and ", " or ", "或", "和", "及",
@@ -360,8 +365,10 @@ def _relation(s: str, depth: int) -> Answer | None:
 
 
 def _expr_or_text(s: str) -> Answer:
+    from evalkit.grading.mathexpr import ParseError, parse  # imported when an answer is first read
+
     try:
-        node = mx.parse(s)
+        node = parse(s)
     except (ParseError, RecursionError, IndexError, ValueError, ZeroDivisionError):
         return Text(s)
     return Expr(node, s)

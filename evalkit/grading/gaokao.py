@@ -29,18 +29,17 @@ to override the multi-select rule, ``graders`` (list or ``"answer+judge"``; defa
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any
 
 from evalkit.grading import GraderSpec, grade
+from evalkit.grading.answers import split_top
+from evalkit.grading.marks import read_marks
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE
 from evalkit.grading.options import PaperExtract, Rule
 from evalkit.grading.protocol import Check, Judge, scorer
@@ -357,10 +356,15 @@ _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", 
 
 
 def normalize(expr: str) -> str:
-    """A canonical spelling of a LaTeX fragment, for comparing key results as text."""
-    s = expr.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("（", "(").replace("）", ")")
-    s = s.replace("\\langle", "⟨").replace("\\rangle", "⟩")
-    s = s.replace("×", "\\times").replace("·", "\\cdot").replace("−", "-").replace("\\cdotp", "\\cdot")
+    """A canonical spelling of a LaTeX fragment, for comparing key results as text.
+
+    The grading room's one LaTeX normaliser (:func:`evalkit.grading.equivalence.clean_latex`: Unicode
+    math, spacing commands, ``\\dfrac``, relation spellings) and then what comparing as text needs:
+    no decorations (``\\vec``, ``\\mathrm``…), braces around one-token arguments, no spaces.
+    """
+    from evalkit.grading.equivalence import clean_latex
+
+    s = clean_latex(expr.replace("\\langle", "⟨").replace("\\rangle", "⟩")).replace("\\cdotp", "\\cdot")
     s = _SPACING.sub("", s)
     for pat, rep in _REL_TOKENS:
         s = re.sub(pat, rep, s)
@@ -372,23 +376,6 @@ def normalize(expr: str) -> str:
     s = re.sub(r"([_^])\{([A-Za-z0-9])\}", r"\1\2", s)
     s = re.sub(r"\s+", "", s)
     return s.replace("\\le", "\\le ").replace("\\ge", "\\ge ").replace("\\ne", "\\ne ").strip()
-
-
-def _split_top(text: str, seps: str) -> list[str]:
-    """Split at any character of ``seps`` that is outside brackets (``(0,1)`` and ``[0,2)`` stay whole)."""
-    out, depth, cur = [], 0, []
-    for ch in text:
-        if ch in "([{⟨":
-            depth += 1
-        elif ch in ")]}⟩":
-            depth = max(0, depth - 1)
-        if depth == 0 and ch in seps:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    out.append("".join(cur))
-    return [p for p in out if p.strip()]
 
 
 def _chain(statement: str) -> tuple[list[str], list[str]]:
@@ -423,6 +410,11 @@ def _continued(lines: list[str]) -> list[str]:
     return out
 
 
+def _pieces(chunk: str) -> list[str]:
+    """A chunk's comma- or semicolon-separated statements (``(0,1)`` and ``⟨a,b⟩`` stay whole)."""
+    return [p for p in split_top(chunk, [",", ";"], brackets=("([{⟨", ")]}⟩"), strip=False) if p.strip()]
+
+
 def statements(output: str) -> list[tuple[list[str], list[str]]]:
     """The relation chains a response states, from its math spans and, failing those, its plain lines."""
     spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN.finditer(output)]
@@ -432,7 +424,7 @@ def statements(output: str) -> list[tuple[list[str], list[str]]]:
     out = []
     for chunk in chunks:
         chunk = chunk.replace("\\langle", "⟨").replace("\\rangle", "⟩").replace("，", ",").replace("或", ",")
-        for piece in _split_top(chunk, ",;"):
+        for piece in _pieces(chunk):
             elems, rels = _chain(piece)
             if rels:
                 out.append((elems, rels))
@@ -542,75 +534,15 @@ _MAX_LEN = 200
 
 @lru_cache(maxsize=4096)
 def equivalent(a: str, b: str) -> bool:
-    """``a`` and ``b`` name the same value: same normal text, else the grading room's equivalence."""
+    """``a`` and ``b`` name the same value: the same normal text, else the grading room's ``math_equal``."""
+    from evalkit.grading.equivalence import math_equal  # bounds its own work; imported on first use
+
     na, nb = normalize(a), normalize(b)
     if na == nb:
         return True
     if not na or not nb or len(na) > _MAX_LEN or len(nb) > _MAX_LEN:
         return False
-    shared = _shared_equal()
-    if shared is not None:
-        try:
-            verdict = shared(b, a)  # (gold, prediction)
-        except Exception:  # the shared checker refused: fall back to ours
-            verdict = None
-        if verdict is not None and not getattr(verdict, "unparsed", False):
-            return bool(getattr(verdict, "equal", verdict))
-    return _sympy_equal(na, nb)
-
-
-@lru_cache(maxsize=1)
-def _shared_equal() -> Callable[[str, str], Any] | None:
-    """The grading room's ``math_equal(gold, pred) -> Verdict`` when it exists (it bounds its own work)."""
-    for mod_name in ("evalkit.grading", "evalkit.grading.equivalence", "evalkit.grading.math"):
-        try:
-            mod = __import__(mod_name, fromlist=["math_equal"])
-        except ImportError:
-            continue
-        fn = getattr(mod, "math_equal", None)
-        if callable(fn):
-            return fn
-    return None
-
-
-_TUPLE = re.compile(r"^\((.*)\)$")
-
-
-def _to_python(tex: str) -> str | None:
-    s = tex
-    for _ in range(4):
-        s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", s)
-        s = re.sub(r"\\sqrt\{([^{}]*)\}", r"sqrt(\1)", s)
-    s = s.replace("\\pi", "pi").replace("\\times", "*").replace("\\cdot", "*").replace("^", "**")
-    s = s.replace("\\ln", "log").replace("{", "(").replace("}", ")")
-    if "\\" in s or re.search(r"[^0-9A-Za-z_+\-*/(). ]", s):
-        return None
-    return s
-
-
-def _sympy_equal(a: str, b: str) -> bool:
-    """Small, bounded fallback: tuples element-wise, else the difference simplifies to zero."""
-    ta, tb = _TUPLE.match(a), _TUPLE.match(b)
-    if ta and tb:
-        xs, ys = _split_top(ta.group(1), ","), _split_top(tb.group(1), ",")
-        return len(xs) == len(ys) > 1 and all(equivalent(x, y) for x, y in zip(xs, ys, strict=True))
-    pa, pb = _to_python(a), _to_python(b)
-    if pa is None or pb is None or re.search(r"\*\*\s*\(?\s*\d{3,}", pa + pb):
-        return False
-    try:
-        import sympy
-        from sympy.parsing.sympy_parser import (
-            implicit_multiplication_application,
-            parse_expr,
-            standard_transformations,
-        )
-
-        tr = (*standard_transformations, implicit_multiplication_application)
-        ea = parse_expr(pa, transformations=tr, evaluate=True)
-        eb = parse_expr(pb, transformations=tr, evaluate=True)
-        return bool(sympy.simplify(ea - eb) == 0)
-    except Exception:  # unparsable text is simply not equal
-        return False
+    return math_equal(b, a).equal  # (gold, prediction)
 
 
 # -- the `judge` grader -------------------------------------------------------------------------------
@@ -700,29 +632,15 @@ async def judge_mark(sample: Sample, output: str, judge: Judge) -> Mark:
 
 
 # -- the `human` grader -------------------------------------------------------------------------------
-@lru_cache(maxsize=8)
-def read_marks(path: str) -> dict[str, dict[str, Any]]:
-    """Teachers' marks by sample id: a CSV with ``id`` and ``mark`` (as ``grade export`` writes), or JSON."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: marks file not found")
-    if p.suffix == ".json":
-        data = json.loads(p.read_text(encoding="utf-8"))
-        return {str(k): (v if isinstance(v, dict) else {"mark": v}) for k, v in data.items()}
-    with p.open(encoding="utf-8-sig", newline="") as fh:
-        return {str(row["id"]): row for row in csv.DictReader(fh) if row.get("id")}
-
-
 def human_mark(sample: Sample, marks_path: str | None) -> Mark:
     """The teacher's mark for this sample from ``marks_path``; pending when there is none yet."""
     mx = sample.max_points
     if not marks_path:
         return Mark("human", 0.0, mx, "pending", reason="no marks file given (grader option 'marks')")
-    row = read_marks(str(marks_path)).get(sample.id)
-    value = (row or {}).get("mark")
-    if value is None or str(value).strip() == "":
+    row = read_marks(marks_path).get(sample.id)
+    if row is None or row.mark is None:
         return Mark("human", 0.0, mx, "pending", reason="awaiting a teacher's mark")
-    return Mark("human", float(value), mx, marker=(row or {}).get("marker") or None)
+    return Mark("human", row.mark, mx, marker=row.marker)
 
 
 # -- the paper metric ---------------------------------------------------------------------------------

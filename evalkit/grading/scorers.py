@@ -12,15 +12,14 @@ blank for ``fill_in``), default 1. ``Score.value`` is the fraction of the maximu
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
+from evalkit.errors import MarksError
 from evalkit.grading.equivalence import Verdict, math_equal
 from evalkit.grading.extract import _CUE_RE, extract_blanks, extract_final_answer, is_bare_answer
 from evalkit.grading.letters import extract_letter_groups, extract_letters, extract_letters_last_capital
+from evalkit.grading.marks import read_marks
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE, MULTI_SELECT_RULES
 from evalkit.grading.options import Extract, Rule, Seconds, Sets, Tolerance
 from evalkit.grading.protocol import Check, Judge, scorer
@@ -451,39 +450,6 @@ async def rubric(sample: Sample, output: str, *, judge: Judge,
 # ----------------------------------------------------------------------------------------
 # human marks
 # ----------------------------------------------------------------------------------------
-_MARK_CACHE: dict[tuple[str, float], dict[str, float]] = {}
-
-
-def load_marks(path: str | Path) -> dict[str, float]:
-    """Marks from a CSV (columns ``id,points``) or JSON (object id->points, or list of rows)."""
-    p = Path(path)
-    key = (str(p.resolve()), p.stat().st_mtime)
-    if key in _MARK_CACHE:
-        return _MARK_CACHE[key]
-    marks: dict[str, float] = {}
-    if p.suffix.lower() == ".json":
-        data = json.loads(p.read_text(encoding="utf-8"))
-        rows = data.items() if isinstance(data, dict) else ((r["id"], r["points"]) for r in data)
-        for i, (k, v) in enumerate(rows):
-            marks[str(k)] = _mark_value(v, p, i + 1)
-    else:
-        with p.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "id" not in reader.fieldnames or "points" not in reader.fieldnames:
-                raise ValueError(f"{p}: the marks file needs the columns 'id' and 'points'")
-            for i, row in enumerate(reader, start=2):
-                marks[str(row["id"])] = _mark_value(row["points"], p, i)
-    _MARK_CACHE[key] = marks
-    return marks
-
-
-def _mark_value(v: Any, path: Path, row: int) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: row {row} has points {v!r}, which is not a number") from exc
-
-
 @scorer("human", accepts="any sample: its mark comes from people (option marks, or a marks_file)")
 def human(sample: Sample, output: str, *, marks: dict[str, Any] | None = None, marks_file: str | None = None) -> Score:
     """Grades imported from people: option ``marks`` (id -> points) or ``marks_file`` (CSV/JSON)."""
@@ -491,8 +457,8 @@ def human(sample: Sample, output: str, *, marks: dict[str, Any] | None = None, m
     table: dict[str, Any] = dict(marks or {})
     if marks_file:
         try:
-            table.update(load_marks(marks_file))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            table.update({sid: row.mark for sid, row in read_marks(marks_file).items() if row.mark is not None})
+        except MarksError as exc:
             return Score.error(f"human scorer: cannot read marks file {marks_file}: {exc}", mx)
     if sample.id not in table:
         return Score.ungraded("error", mx, stage="human", grader="human", reason=f"no human mark for sample {sample.id!r}")
