@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from evalkit.adapters.base import Adapter, AdapterError
 from evalkit.registry import Registry
 from evalkit.types import Request, Response
 
-# Readers of other output layouts: name -> "module:function" returning {id: output}.
-# A reader is tried when the file is not evalkit's own JSONL layout.
+
+@runtime_checkable
+class ReplayLayout(Protocol):
+    """A published output layout: ``layout(path) -> {sample id: output}``, and whether ``path`` is one."""
+
+    def __call__(self, path: Path) -> dict[str, str]: ...
+
+    def accepts(self, path: Path) -> bool: ...
+
+
+# Readers of other output layouts: name -> "module:attr" of a ReplayLayout (or a plain reader, used only
+# when named with -M format=NAME). A layout is recognised when the path is not evalkit's own JSONL.
 replay_formats: Registry[Any] = Registry("replay format", "evalkit.replay_formats")
 replay_formats.add("gaokao-bench", "evalkit.tasks.gaokao:read_gaokao_bench_outputs")
 
@@ -58,9 +68,9 @@ class ReplayAdapter(Adapter):
 
     def _detect(self, path: Path) -> dict[str, str]:
         for name in replay_formats.names():
-            reader = replay_formats.get(name)
-            if getattr(reader, "accepts", lambda p: False)(path):
-                return reader(path)
+            layout = replay_formats.get(name)
+            if isinstance(layout, ReplayLayout) and layout.accepts(path):
+                return layout(path)
         raise AdapterError(f"--model replay:{path}: not a JSONL of {{id, output}} nor a known output layout")
 
     async def generate(self, request: Request) -> Response:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -641,7 +641,7 @@ def _output_examples(path: Path) -> tuple[str, list[dict[str, Any]]] | None:
     return str(data.get("keyword") or data.get("keywords") or path.stem), examples
 
 
-def read_gaokao_bench_outputs(path: str | Path) -> dict[str, str]:
+def _read_outputs(path: str | Path) -> dict[str, str]:
     """Published GAOKAO-Bench outputs (a results file or a folder of them) as ``{sample id: output}``.
 
     Several files may carry the same item (a model's results and its judge's correction file both
@@ -668,12 +668,27 @@ def read_gaokao_bench_outputs(path: str | Path) -> dict[str, str]:
     return outputs
 
 
-def _accepts(path: str | Path) -> bool:
+def _is_outputs(path: Path) -> bool:
     """Whether ``path`` is a GAOKAO-Bench output file, or a folder holding one."""
-    return any(_output_examples(f) is not None for f in _output_files(Path(path))[:50])
+    return any(_output_examples(f) is not None for f in _output_files(path)[:50])
 
 
-read_gaokao_bench_outputs.accepts = _accepts  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class OutputLayout:
+    """A published layout of model outputs, as the ``replay:`` adapter reads it: how to read a file or
+    folder of it (``layout(path) -> {sample id: output}``) and how to recognise one (``layout.accepts``)."""
+
+    read: Callable[[Path], dict[str, str]]
+    recognise: Callable[[Path], bool]
+
+    def __call__(self, path: str | Path) -> dict[str, str]:
+        return self.read(Path(path))
+
+    def accepts(self, path: str | Path) -> bool:
+        return self.recognise(Path(path))
+
+
+read_gaokao_bench_outputs = OutputLayout(_read_outputs, _is_outputs)
 
 
 def read_gaokao_bench_marks(path: str | Path) -> dict[str, float]:
