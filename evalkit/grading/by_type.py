@@ -6,9 +6,8 @@ response to evalkit's scorers through :func:`evalkit.grading.grade`: ``choice`` 
 answers, ``multi_select`` for sets of letters, ``fill_in`` for several blanks, ``math_answer`` for
 one open answer. Benchmark rules that the official scripts apply on top (a fixed number of
 decimals, a relative or absolute tolerance) are read from ``metadata["precision"]``,
-``metadata["tolerance"]`` or ``metadata["abs_tolerance"]``.
-Where a scorer is not available in this installation, a small numeric fallback decides and says so
-in ``Score.stage``.
+``metadata["tolerance"]`` or ``metadata["abs_tolerance"]``; :func:`numeric` applies them to golds that
+are plain numbers, and says so in ``Score.stage``.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ import re
 from dataclasses import replace
 from typing import Annotated, Any
 
-from evalkit.grading import GraderSpec, grade, scorer_registry
+from evalkit.grading import GraderSpec, grade
+from evalkit.grading.extract import extract_final_answer
 from evalkit.grading.protocol import Check, scorer
 from evalkit.types import Sample, Score
 
@@ -79,8 +79,6 @@ def by_type(sample: Sample, output: str, *,
     name = scorer_for(sample)
     if name == "math_answer" and any(k in sample.metadata for k in RULE_KEYS) and _plain_numbers(sample.target):
         return numeric(sample, output)
-    if not _available(name):
-        return numeric(sample, output) if name == "math_answer" else grade(sample, output, GraderSpec("exact"))
     options = {"choice": choice, "multi_select": multi_select, "fill_in": fill_in, "math_answer": math_answer}[name]
     score = grade(sample, output, GraderSpec(name, dict(options or {})))
     return replace(score, details={**score.details, "scorer": name})
@@ -90,24 +88,11 @@ def _without(meta: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k != key}
 
 
-def _available(name: str) -> bool:
-    try:
-        scorer_registry.get(name)
-    except Exception:  # not registered, or registered lazily but not written yet
-        return False
-    return True
-
-
 def extract_final(output: str) -> str | None:
     """The final answer's text: the last ``\\boxed{}``, else "the answer is …", else the last number."""
-    try:
-        from evalkit.grading.extract import extract_final_answer
-    except ImportError:  # an older grading room: the small extractor below
-        pass
-    else:
-        found = extract_final_answer(output)
-        if found is not None:
-            return found
+    found = extract_final_answer(output)
+    if found is not None:
+        return found
     boxes = _BOXED.findall(output)
     if boxes:
         return boxes[-1].strip()
@@ -136,8 +121,7 @@ def to_number(text: str) -> float | None:
 def numeric(sample: Sample, output: str) -> Score:
     """Numeric comparison: exact, to ``metadata["precision"]`` decimals, or within a tolerance.
 
-    Used for golds that are plain numbers under a benchmark's numeric rule, and as the fallback
-    when no ``math_answer`` scorer is installed.
+    Used for golds that are plain numbers under a benchmark's numeric rule.
     """
     mx = sample.max_points
     found = extract_final(output)
