@@ -81,10 +81,14 @@ def run(
     stop: Annotated[list[str] | None, typer.Option("--stop", help="Generation: stop sequence (repeatable).")] = None,
     gen: Annotated[list[str] | None, typer.Option("-G", "--gen", help="Extra generation field KEY=VALUE for the engine.")] = None,
     max_errors: Annotated[str | None, typer.Option("--max-errors", help="Failed samples a run may have and still exit 0: a count (5) or a share (5%). Default 0.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything (task, data, every prompt and image, grader, adapter) and print one prompt and the counts; call no model, write nothing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the HTML report of these runs at the end.")] = True,
 ) -> None:
     """Run TASK(s) against MODEL(s), grade every answer, and write results/<run>/.
+
+    Before the first model call every run is checked (task, metrics, grader, data, every prompt
+    and image, the adapter's dependencies); a failed check is one sentence and leaves no folder.
 
     Exit codes: 0 every sample graded (or failures within --max-errors); 2 a mistake in the command,
     task or data (nothing ran); 3 samples failed beyond --max-errors (listed by reason); 4 a run did
@@ -120,6 +124,7 @@ def run(
         seed=seed, output=output, results_dir=results_dir, use_cache=not no_cache, max_retries=max_retries,
         timeout_s=timeout, grade_timeout_s=grade_timeout, images=images,
         generation=generation(max_tokens, temperature, top_p, stop, gen), progress=not quiet, report=report,
+        dry_run=dry_run,
     )
     try:
         budget = ErrorBudget.parse(max_errors)
@@ -166,6 +171,7 @@ class RunOptions:
     images: str = "send"
     progress: bool = True
     report: bool = True
+    dry_run: bool = False
 
     def run_config(self) -> RunConfig:
         """The configuration every run of this command shares (the judge is added per run)."""
@@ -193,6 +199,9 @@ def run_all(options: RunOptions) -> list[RunEnd]:
     tasks = [resolve_task(t, data=options.data, options=options.task_options, grader_options=options.grader_options,
                           judge=bool(options.judge)) for t in options.tasks]
     cfg = options.run_config()
+    if options.dry_run:
+        _dry_run(tasks, options, cfg)
+        return []
     if len(tasks) * len(options.models) > 1:
         ends = _run_as_sweep(tasks, options, cfg)
     else:
@@ -208,6 +217,26 @@ def run_all(options: RunOptions) -> list[RunEnd]:
     if options.report and paths:
         _write_report(paths, options.results_dir)
     return ends
+
+
+def _dry_run(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> None:
+    """Every check of every run, one rendered prompt and the counts; no model is called, nothing is written."""
+    from evalkit.adapters import make_adapter
+    from evalkit.preflight import describe
+    from evalkit.runner import Runner
+
+    judge = make_adapter(options.judge, options.judge_options) if options.judge else None
+    adapters = [make_adapter(uri, adapter_options_for(uri, options.adapter_options)) for uri in options.models]
+    for task in tasks:
+        task_check = None
+        for adapter in adapters:
+            runner = Runner(task, adapter, replace(cfg, judge=judge))
+            task_check = runner.check(task_check)
+            done = runner.finished_before()
+            folder = str(cfg.output) if cfg.output else f"a new folder under {cfg.results_root}/ (not created)"
+            typer.echo(describe(f"{task.name} × {adapter.uri}", task_check, to_run=len(task_check.samples) - done,
+                                done=done, folder=folder, grader=task.grader, metrics=task.metrics))
+    typer.echo("dry run: every check passed; no model was called and nothing was written.")
 
 
 def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list[RunEnd]:

@@ -167,6 +167,33 @@ def read_bytes(image: Image) -> bytes:
         raise ImageError(f"image {describe(image)}: {exc}") from None
 
 
+def check_image(image: Image) -> None:
+    """That an image can be sent: a file that exists and is an image (its header names a format PIL reads),
+    bytes that are one, a URL with a local mirror or fetching allowed. Cheap: nothing is decoded.
+    Raises :class:`ImageError` naming the image."""
+    src = image.source
+    if hasattr(src, "save") and not isinstance(src, str | Path | bytes | bytearray):
+        return  # an in-memory PIL image
+    if isinstance(src, str) and src.startswith(("http://", "https://")):
+        if mirrored(src) is None and os.environ.get("EVALKIT_FETCH_IMAGES") != "1":
+            _fetch(src)  # raises the sentence saying how to provide it
+        return
+    if isinstance(src, str | Path) and not Path(src).is_file():
+        reason = "is a folder, not an image file" if Path(src).is_dir() else "does not exist"
+        raise ImageError(f"image {describe(image)} {reason}")
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        handle = io.BytesIO(bytes(src)) if isinstance(src, bytes | bytearray) else Path(src).open("rb")
+        with handle, PILImage.open(handle) as im:
+            im.size  # noqa: B018 - the header was read
+    except UnidentifiedImageError:
+        raise ImageError(f"image {describe(image)} is not an image (no format PIL can read)") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ImageError(f"image {describe(image)} cannot be read ({exc})") from None
+
+
 def clear_memory_cache() -> None:
     """Forget in-memory encodings and file hashes (the disk cache stays)."""
     global _memory_bytes

@@ -57,8 +57,8 @@ class Registry(Generic[T]):
         if name not in self._entries:
             self._load_plugins()
         if name not in self._entries:
-            known = ", ".join(sorted(self.names())) or "none"
-            raise RegistryError(f"unknown {self.kind} {name!r}; known: {known}")
+            raise RegistryError(f"unknown {self.kind} {name!r}{did_you_mean(name, self.names())}; "
+                                f"known: {', '.join(self.names()) or 'none'}")
         target = self._entries[name]
         if isinstance(target, str):
             target = load_object(target)
@@ -84,3 +84,11 @@ def load_object(spec: str) -> Any:
     for part in filter(None, attr.split(".")):
         obj = getattr(obj, part)
     return obj
+
+
+def did_you_mean(name: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
+    """``"; did you mean 'accuracy'?"`` for a near miss among ``known`` (a typo), else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), sorted(str(k) for k in known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -110,17 +110,17 @@ def test_end_to_end_through_openai_sends_every_figure(tmp_path: Path) -> None:
     assert out.summary["metrics"]["accuracy"] == 0.5
 
 
-def test_missing_figure_is_an_error_on_that_sample_naming_the_file(tmp_path: Path) -> None:
+def test_missing_figure_stops_the_run_before_any_request_naming_the_file(tmp_path: Path) -> None:
+    from evalkit.preflight import PreflightError
+
     root = write_gaokao_mm(tmp_path / "GAOKAO-MM", 3, missing=1)
     with ModelServer("故选A") as srv:
         adapter = make_adapter("openai:vl-model", {"base_url": srv.url})
-        run_sync(get_task("gaokao-mm", data=str(root)), adapter,
-                 RunConfig(output=tmp_path / "run", progress=False, use_cache=False, max_retries=0))
-        assert len(srv.bodies) == 2
-    rows = {r["id"]: r for r in map(json.loads, (tmp_path / "run" / "samples.jsonl").read_text().splitlines())}
-    bad = rows[f"{KEY}_1"]
-    assert bad["score"]["status"] == "error" and f"{KEY}_1_0.png" in (bad["error"] or "")
-    assert rows[f"{KEY}_0"]["score"]["status"] == "correct"
+        with pytest.raises(PreflightError, match=f"sample '{KEY}_1'.*{KEY}_1_0.png does not exist"):
+            run_sync(get_task("gaokao-mm", data=str(root)), adapter,
+                     RunConfig(output=tmp_path / "run", progress=False, use_cache=False, max_retries=0))
+        assert srv.requests == 0
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "gaokao-mm").is_dir(), reason="needs ../shared/data/gaokao-mm")

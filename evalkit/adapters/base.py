@@ -78,6 +78,11 @@ class Adapter:
         ident["options"] = {k: v for k, v in ident["options"].items() if k not in self.transport_options}
         return ident
 
+    def preflight(self) -> None:
+        """Check, before the first request, what this adapter needs and can know without calling the model
+        (an optional dependency, a file, a program); raise :class:`AdapterError` in one sentence. The
+        default needs nothing."""
+
     async def generate(self, request: Request) -> Response:
         raise NotImplementedError
 

@@ -76,6 +76,15 @@ class HFAdapter(Adapter):
         self._queue: deque[_Item] = deque()
         self._worker: asyncio.Task[None] | None = None
 
+    def preflight(self) -> None:
+        """torch and transformers must be installed (the ``evalkit[hf]`` extra) before any sample is run."""
+        import importlib.util
+
+        missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise AdapterError(f"--model hf:{self.target}: the hf adapter needs {' and '.join(missing)}, which "
+                               "is not installed; pip install 'evalkit[hf]'")
+
     # ----- loading ------------------------------------------------------------------------
 
     async def _ensure_loaded(self) -> None:

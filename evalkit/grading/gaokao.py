@@ -96,8 +96,34 @@ def _asks_judge(options: Mapping[str, Any]) -> bool:
 GraderNames = Annotated[list[str] | str | None, Check(_graders_value, "answer, judge, human: a list, or joined with +")]
 
 
+def check_samples(samples: Sequence[Sample], options: Mapping[str, Any]) -> str | None:
+    """Before a run: every rubric key result the ``answer`` grader is to look for is one it can read (a
+    relation =, <, >, ≤, ≥, ≠, ∈ between two expressions); one it cannot read (⊥, ∥, prose) could never
+    earn its points. Returns what is wrong in one sentence, or None."""
+    graders, grader = options.get("graders"), options.get("grader")
+    if _graders_value(graders) or _graders_value(grader) or "answer" not in _solution_graders(graders, grader):
+        return None
+    for sample in samples:
+        if sample.metadata.get("type") != "solution":
+            continue
+        for k, step in enumerate(sample.metadata.get("rubric") or [], 1):
+            for result in step.get("results") or []:
+                if not readable(str(result)):
+                    return (f"sample {sample.id!r} rubric step {k}: the answer grader cannot read the key result "
+                            f"{str(result)!r} (it reads a relation =, <, >, ≤, ≥, ≠ or ∈ between two expressions), "
+                            "so no response could earn its points; restate it, or mark this item with the judge "
+                            "or teachers (grader option graders)")
+    return None
+
+
+def readable(result: str) -> bool:
+    """Whether the ``answer`` grader finds ``result`` in a response that states exactly it."""
+    return found(result, statements(result)) or found(result, statements(f"${result}$"))
+
+
 @scorer("gaokao", accepts="a Gaokao paper item: metadata.type single | multi | fill | solution, with its points; "
-                          "a solution's metadata.rubric for the answer and judge graders", judge=_asks_judge)
+                          "a solution's metadata.rubric for the answer and judge graders", judge=_asks_judge,
+        check=check_samples)
 def score_item(sample: Sample, output: str, *, judge: Judge | None = None, extract: PaperExtract | None = None,
                rule: Rule | None = None, graders: GraderNames = None, grader: GraderNames = None,
                threshold: Annotated[float | None, Check(_threshold_value, "points (a number, 0 or more)")] = None,

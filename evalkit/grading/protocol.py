@@ -29,7 +29,7 @@ import difflib
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal, get_args, get_origin
@@ -81,6 +81,7 @@ class OptionSpec:
 
 
 JudgeRule = bool | Callable[[Mapping[str, Any]], bool]
+SamplesCheck = Callable[[Sequence[Any], Mapping[str, Any]], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class Scorer:
     fn: Callable[..., Any]
     accepts: str = ""
     judge: JudgeRule | None = None  # None: from the signature (a keyword-only ``judge`` parameter)
+    # what is wrong with the samples a run will grade with these options (one sentence), checked before
+    # the first model call; None: the scorer takes any sample its ``accepts`` describes
+    check: SamplesCheck | None = None
 
     def __call__(self, sample: Any, output: str, **options: Any) -> Any:
         return self.fn(sample, output, **options)
@@ -134,11 +138,13 @@ def unknown_option(key: str, owner: str, allowed: list[str]) -> str:
     return f"option {key!r} is not an option of {owner}{hint}; allowed: {', '.join(sorted(allowed)) or 'none'}"
 
 
-def scorer(name: str, *, accepts: str, judge: JudgeRule | None = None) -> Callable[[Callable[..., Any]], Scorer]:
-    """Declare a scorer: ``@scorer("name", accepts="what samples it grades")`` over ``fn(sample, output, *, …)``."""
+def scorer(name: str, *, accepts: str, judge: JudgeRule | None = None,
+           check: SamplesCheck | None = None) -> Callable[[Callable[..., Any]], Scorer]:
+    """Declare a scorer: ``@scorer("name", accepts="what samples it grades")`` over ``fn(sample, output, *, …)``;
+    ``check(samples, options)`` says what is wrong with a run's samples before its first model call."""
 
     def declare(fn: Callable[..., Any]) -> Scorer:
-        return Scorer(name, fn, accepts, judge)
+        return Scorer(name, fn, accepts, judge, check)
 
     return declare
 

@@ -103,6 +103,8 @@ def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | No
 
         return task_from_yaml(path.resolve(), data, options)
     if path.suffix == ".jsonl" and path.is_file():
+        if data is not None:
+            raise TaskError(f"--data {data}: the JSONL task {path.name} is its own data; give the file as --task")
         return jsonl_task(path.resolve(), options)
     _ensure_builtins()
     try:
@@ -117,6 +119,7 @@ def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | No
     opts = dict(options or {})
     if data is not None:
         opts["data"] = data
+    _check_factory_options(name, entry, opts)
     result: Any = entry(**opts)
     if isinstance(result, str | Path):  # entry point that returns a YAML path
         from evalkit.tasks.schema import task_from_yaml
@@ -131,10 +134,35 @@ def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | No
     return result
 
 
+def _check_factory_options(name: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:
+    """A -T option (or --data) that a Python task factory does not take is one sentence, not a TypeError."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    takes = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key, value in options.items():
+        if key not in takes:
+            flag = "--data" if key == "data" else f"-T {key}={value}"
+            raise TaskError(f"{flag}: task {name!r} takes no option {key!r}; it takes: {', '.join(takes) or 'none'}")
+
+
+JSONL_OPTIONS = ("grader",)
+
+
 def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
-    """A task made from a JSONL file of samples in evalkit's own format."""
+    """A task made from a JSONL file of samples in evalkit's own format (-T grader=NAME picks the scorer)."""
     from evalkit.grading import GraderSpec
     from evalkit.tasks.paths import task_roots
+
+    for key, value in (options or {}).items():
+        if key not in JSONL_OPTIONS:
+            raise TaskError(f"-T {key}={value}: a JSONL task ({path.name}) takes no option {key!r}; "
+                            f"it takes: {', '.join(JSONL_OPTIONS)}")
 
     spec = DatasetSpec(format="jsonl", path=path)
     t = Task(name=path.stem, description=f"samples from {path.name}", dataset=spec, source=str(path),
