@@ -178,9 +178,19 @@ def check_image(image: Image) -> None:
         if mirrored(src) is None and os.environ.get("EVALKIT_FETCH_IMAGES") != "1":
             _fetch(src)  # raises the sentence saying how to provide it
         return
-    if isinstance(src, str | Path) and not Path(src).is_file():
-        reason = "is a folder, not an image file" if Path(src).is_dir() else "does not exist"
-        raise ImageError(f"image {describe(image)} {reason}")
+    if isinstance(src, str | Path):  # stat only: a FIFO must never be opened (it would hang)
+        import stat
+
+        try:
+            mode = os.stat(src).st_mode
+        except FileNotFoundError:
+            raise ImageError(f"image {describe(image)} does not exist") from None
+        except OSError as exc:
+            raise ImageError(f"image {describe(image)} cannot be read ({exc.strerror or exc})") from None
+        if stat.S_ISDIR(mode):
+            raise ImageError(f"image {describe(image)} is a folder, not an image file")
+        if not stat.S_ISREG(mode):
+            raise ImageError(f"image {describe(image)} is not a regular file")
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError
 

@@ -242,8 +242,12 @@ def test_only_regular_image_files_are_read(kind: str, tmp_path: Path) -> None:
         done = evalkit("run", "--task", str(task), "--model", "openai:m", "--base-url", srv.url, "--output", str(out),
                        "--no-report", "-q", "--no-cache", "--max-retries", "0", env=env, timeout=60,
                        max_memory=1 << 30)
-    rec = json.loads((out / "samples.jsonl").read_text().splitlines()[0])
-    assert rec["score"]["status"] == "error" and "not a regular file" in rec["error"], (done.stderr, rec)
+        requests = srv.requests
+    # refused before the first request (issue 15: images are checked before a run starts), never opened
+    assert done.returncode == 2 and requests == 0, done.stderr
+    line = _one_sentence(done.stderr)
+    assert "sample '1': image" in line and "is not a regular file" in line
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/evalkit-abs-escape", ".hidden", ".."])
