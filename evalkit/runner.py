@@ -24,6 +24,7 @@ from evalkit.fileio import safe_name
 from evalkit.grading import GraderSpec, grade_async, needs_judge
 from evalkit.grading.metrics import summarize
 from evalkit.pool import GradePool
+from evalkit.preflight import TaskCheck
 from evalkit.progress import Progress, RunStats
 from evalkit.results import (
     RUN_FILE,
@@ -271,11 +272,15 @@ class RunFolder:
 
     @classmethod
     def open(cls, task: Task, adapter: Adapter, cfg: RunConfig, stats: RunStats,
-             on_result: Callable[[SampleResult], None] | None = None) -> RunFolder:
-        """Create (or resume) the folder, write its run.json, and open it for the samples left."""
+             on_result: Callable[[SampleResult], None] | None = None, *,
+             old: dict[str, Any] | None | bool = False) -> RunFolder:
+        """Create (or resume) the folder, write its run.json, and open it for the samples left. ``old`` is
+        the folder's run.json when the caller already read it (None: there is none), else it is read here."""
         path = cfg.output or default_run_dir(cfg.results_root, task, adapter)
         samples = select_samples(task, cfg)
-        old = _old_record(path) if (path / RUN_FILE).exists() else None
+        if old is False:
+            old = _old_record(path) if (path / RUN_FILE).exists() else None
+        assert not isinstance(old, bool)
         finished: dict[str, dict[str, Any]] = {}
         if (path / SAMPLES_FILE).exists():
             _check_resumable(path, old, task, adapter)
@@ -406,9 +411,39 @@ class Runner:
         self.cfg = replace(cfg, output=self.path)
         self.stats = RunStats()
         self.on_result = on_result
+        self.checked: TaskCheck | None = None  # what the checks before the first call found
+        self._old: dict[str, Any] | None = None  # the folder's run.json, read once by check()
+
+    def check(self, task_check: TaskCheck | None = None) -> TaskCheck:
+        """Every check before the first model call (:mod:`evalkit.preflight`): the task, its samples, every
+        prompt and image, the adapters, the folder to resume. ``task_check`` is the task's check already
+        done for another model of a sweep. Nothing is written."""
+        if self.checked is None:
+            from evalkit import preflight
+
+            if task_check is None:
+                samples = select_samples(self.task, self.cfg)
+                task_check = preflight.check_task(self.task, samples, judge=self.cfg.judge is not None)
+            preflight.check_adapter(self.adapter)
+            if self.cfg.judge is not None:
+                preflight.check_adapter(self.cfg.judge, "--judge")
+            self._old = _old_record(self.path) if (self.path / RUN_FILE).exists() else None
+            if (self.path / SAMPLES_FILE).exists():
+                _check_resumable(self.path, self._old, self.task, self.adapter)
+            self.checked = task_check
+        return self.checked
+
+    def finished_before(self) -> int:
+        """Samples of this run already finished in its folder (what a resume skips)."""
+        if not (self.path / SAMPLES_FILE).exists():
+            return 0
+        wanted = {s.id for s in self.check().samples}
+        return sum(1 for sid in load_finished(self.path) if sid in wanted)
 
     def open_folder(self) -> RunFolder:
-        return RunFolder.open(self.task, self.adapter, self.cfg, self.stats, self.on_result)
+        """Check everything (:meth:`check`), then create or resume the run folder."""
+        self.check()
+        return RunFolder.open(self.task, self.adapter, self.cfg, self.stats, self.on_result, old=self._old)
 
     def evaluator(self, cache: ResponseCache | None, pool: GradePool,
                   guard: EndpointGuard | None = None) -> SampleEvaluator:

@@ -21,7 +21,7 @@ from evalkit.errors import EvalkitError
 from evalkit.fileio import safe_name
 from evalkit.progress import SweepProgress, SweepStats
 from evalkit.results import RUN_FILE, SAMPLES_FILE
-from evalkit.runner import RunConfig, RunFolder, Runner, default_run_dir, load_finished, select_samples
+from evalkit.runner import RunConfig, RunFolder, Runner, default_run_dir, load_finished
 from evalkit.tasks import Task
 from evalkit.types import GenerationConfig, Sample, SampleResult
 
@@ -486,10 +486,10 @@ def plan(sweep: Sweep, *, dry_run: bool = False) -> Ledger:
         raise SweepError("a sweep needs at least one --task and one --model")
     adapters = [m.build() for m in sweep.models]
     judge = sweep.judge.build() if sweep.judge else None
-    runs: list[SweepRun] = []
-    units: list[Unit] = []
+    planned: list[tuple[ModelSpec, Adapter, int | None, Path, Runner]] = []
     seen: dict[Path, str] = {}
     for entry in sweep.tasks:
+        task_check = None
         for model, adapter in zip(sweep.models, adapters, strict=True):
             for seed in sweep.seeds:
                 path = run_folder(sweep, entry.task, adapter, seed)
@@ -500,18 +500,22 @@ def plan(sweep: Sweep, *, dry_run: bool = False) -> Ledger:
                 seen[path] = label
                 limit = sweep.limit_for(adapter.endpoint_key, model.uri)
                 runner = Runner(entry.task, adapter, _run_config(sweep, entry, seed, path, limit, judge))
-                folder = None if dry_run else runner.open_folder()
-                todo = folder.todo if folder is not None else _todo_preview(runner, path)
-                run = SweepRun(len(runs), model, adapter, runner, seed, path, {s.id: s for s in todo}, len(todo),
-                               folder)
-                shards = list(_shards(todo, sweep.shard_size))
-                run.units_left = len(shards)
-                units.extend(Unit(run.index, i, shard) for i, shard in enumerate(shards))
-                runs.append(run)
+                task_check = runner.check(task_check)  # every run is checked before any folder is written
+                planned.append((model, adapter, seed, path, runner))
+    runs: list[SweepRun] = []
+    units: list[Unit] = []
+    for model, adapter, seed, path, runner in planned:
+        folder = None if dry_run else runner.open_folder()
+        todo = folder.todo if folder is not None else _todo_preview(runner, path)
+        run = SweepRun(len(runs), model, adapter, runner, seed, path, {s.id: s for s in todo}, len(todo), folder)
+        shards = list(_shards(todo, sweep.shard_size))
+        run.units_left = len(shards)
+        units.extend(Unit(run.index, i, shard) for i, shard in enumerate(shards))
+        runs.append(run)
     return Ledger(sweep, runs, units, judge)
 
 
 def _todo_preview(runner: Runner, path: Path) -> list[Sample]:
     """What a run would still have to do, read without touching its folder (a dry run)."""
     finished = load_finished(path) if (path / SAMPLES_FILE).exists() and (path / RUN_FILE).exists() else {}
-    return [s for s in select_samples(runner.task, runner.cfg) if s.id not in finished]
+    return [s for s in runner.check().samples if s.id not in finished]
