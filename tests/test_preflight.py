@@ -193,3 +193,12 @@ def test_dry_run_says_how_much_a_resume_would_skip_and_checks_the_folder(tmp_pat
     assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before  # nothing was written
     code, _, err = evalkit("run", "--task", str(data), "--model", "random:1", "--output", str(run_dir), "--dry-run")
     assert code == 2 and "holds a run of task" in one_error(err)
+
+
+def test_a_grader_option_typo_is_one_sentence_before_any_sample(tmp_path: Path) -> None:
+    task = task_yaml(tmp_path / "t", grader={"name": "choice", "options": {"extrct": "last_capital"}})
+    code, err, requests = run_against_server(tmp_path, "--task", str(task))
+    assert code == 2 and requests == 0 and "'extrct'" in one_error(err) and "did you mean 'extract'" in err
+    data = write_mcq(tmp_path / "mcq.jsonl", 4)
+    code, err, requests = run_against_server(tmp_path, "--task", str(data), "--grader-option", "extrct=last_capital")
+    assert code == 2 and requests == 0 and "did you mean 'extract'" in one_error(err)
