@@ -84,3 +84,28 @@ def test_an_exact_value_followed_by_a_wrong_decimal_earns_nothing() -> None:
     assert not wrong.equal and "19.44" in wrong.reason
     assert math_equal("\\sqrt{22}", "d = \\sqrt{22} \\approx 4.69", tolerance="exact-key").equal
     assert math_equal("\\frac{13}{27}", "P=\\frac{13}{27}\\approx 48\\%", tolerance="exact-key").equal
+
+
+def test_a_gaokao_fill_in_needs_the_exact_value_unless_it_asks_for_an_approximation() -> None:
+    fill = Sample("q", "求概率。", ["\\frac{1}{3}"], metadata={"type": "fill", "points": 5})
+    strict = grade(fill, "计算得概率约为 0.33", GraderSpec("gaokao"))
+    assert strict.status == "wrong" and strict.details["tolerance"] == "exact-key"
+    assert "not accepted" in strict.details["blanks"][0]["policy"]
+    asked = Sample("q", "求概率（精确到 0.01）。", ["\\frac{1}{3}"], metadata={"type": "fill", "points": 5})
+    loose = grade(asked, "计算得概率约为 0.33", GraderSpec("gaokao"))
+    assert loose.status == "correct" and loose.details["tolerance"] == "auto"
+    flagged = Sample("q", "求概率。", ["\\frac{1}{3}"], metadata={"type": "fill", "points": 5, "approximate": True})
+    assert grade(flagged, "0.33", GraderSpec("gaokao")).status == "correct"
+    assert grade(fill, "0.33", GraderSpec("gaokao", {"tolerance": "auto"})).status == "correct"
+    assert grade(fill, "所以概率为 \\frac13", GraderSpec("gaokao")).status == "correct"
+
+
+def test_key_results_of_a_solution_step() -> None:
+    from evalkit.grading.gaokao import found, statements
+
+    assert found("d=\\sqrt{22}", statements("所以 $d = \\sqrt{22} \\approx 4.69$"))  # \\approx in a chain
+    assert found("S=4.69", statements("$S = \\sqrt{22} \\approx 4.69$"))
+    assert not found("d=\\sqrt{22}", statements("所以 $d=\\sqrt{22}\\approx 19.44$"))  # a wrong decimal: no step
+    assert found("f'(x)=2x+1", statements("求导得 $f′(x)=2x+1$"))  # a prime written ′
+    assert found("a=e", statements("所以 $a=\\text{e}$"))  # Euler's number
+    assert found("|AB|=\\frac{\\sqrt{6}}{4}", statements("$|AB|=\\sqrt6:4$"))  # a ratio with a colon

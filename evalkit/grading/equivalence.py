@@ -983,6 +983,9 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
     gp, pp = prepare(gold), prepare(pred)
     if not pp.text:
         return Verdict(False, "string", gp.text, "", "empty answer", unparsed=True)
+    if tolerance == "exact-key" and pp.approx and not _approximates(pp.text, pp.approx):
+        return Verdict(False, "numeric", gp.text, pp.text, f"the decimal {pp.approx} after ≈ is not the value of "
+                       f"{pp.text} (a wrong value does not earn the exact one)", policy="exact-key")
     if squash(gp.text) == squash(pp.text):
         return Verdict(True, "string", gp.text, pp.text, "same text after normalisation")
     ctx = Ctx(tolerance=tolerance, symbolic=symbolic, timeout=timeout, strict_sets=sets != "lenient")
@@ -1008,9 +1011,6 @@ def _math_equal(gold: str, pred: str, tolerance: str, symbolic: bool, timeout: f
             return Verdict(False, "timeout", gp.text, pp.text, reason)
         return Verdict(False, "string", gp.text, pp.text, reason + "; texts differ",
                        unparsed=isinstance(ps, Text) and not isinstance(gs, Text))
-    if result and tolerance == "exact-key" and pp.approx and not _approximates(pp.text, pp.approx):
-        return Verdict(False, ctx.stage, gp.text, pp.text, f"the decimal {pp.approx} after ≈ is not the value of "
-                       f"{pp.text} (a wrong value does not earn the exact one)", policy=ctx.policy)
     stage = ctx.stage
     reason = "equal" if result else "not equal"
     if ctx.notes:

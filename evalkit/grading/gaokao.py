@@ -41,7 +41,7 @@ from evalkit.grading import GraderSpec, grade
 from evalkit.grading.answers import split_top
 from evalkit.grading.marks import read_marks
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE
-from evalkit.grading.options import PaperExtract, Rule
+from evalkit.grading.options import PaperExtract, Rule, Tolerance
 from evalkit.grading.protocol import Check, Judge, scorer
 from evalkit.types import Sample, SampleResult, Score
 
@@ -127,16 +127,17 @@ def readable(result: str) -> bool:
 def score_item(sample: Sample, output: str, *, judge: Judge | None = None, extract: PaperExtract | None = None,
                rule: Rule | None = None, graders: GraderNames = None, grader: GraderNames = None,
                threshold: Annotated[float | None, Check(_threshold_value, "points (a number, 0 or more)")] = None,
-               marks: str | None = None) -> Any:
+               marks: str | None = None, tolerance: Tolerance | None = None) -> Any:
     """The ``gaokao`` scorer: a :class:`Score` (a coroutine of one when a ``judge`` is handed in).
 
     ``graders`` (default ``answer``; ``grader`` is its older spelling) mark solutions; ``marks`` is
     the teachers' marks file of the ``human`` grader; ``threshold`` is the double-marking threshold
-    where the paper sets none.
+    where the paper sets none; ``tolerance`` overrides the exactness policy of fill-ins
+    (:func:`item_tolerance`: ``exact-key`` unless the item asks for an approximation).
     """
     kind = sample.metadata.get("type")
     if kind != "solution":
-        score = _score_objective(sample, output, extract, rule)
+        score = _score_objective(sample, output, extract, rule, tolerance)
         return _ready(score) if judge is not None else score
     names = _solution_graders(graders, grader)
     limit = threshold_for(sample.metadata, threshold)
@@ -171,7 +172,8 @@ def threshold_for(metadata: dict[str, Any], task_default: Any = None, override: 
     return float(value) if value is not None else DEFAULT_THRESHOLD
 
 
-def _score_objective(sample: Sample, output: str, extract: PaperExtract | None, rule: str | None) -> Score:
+def _score_objective(sample: Sample, output: str, extract: PaperExtract | None, rule: str | None,
+                     tolerance: str | float | None = None) -> Score:
     kind = sample.metadata.get("type")
     if extract == "gaokao-bench" and kind in ("single", "multi", "group"):
         from evalkit.grading.gaokao_bench import bench_score
@@ -184,7 +186,9 @@ def _score_objective(sample: Sample, output: str, extract: PaperExtract | None, 
     elif kind == "group":
         spec = _item_spec("choice_group", None, None)
     elif kind == "fill":
-        spec = _item_spec("fill_in", None, None)
+        tol, why = (str(tolerance), "the task's tolerance option") if tolerance is not None else item_tolerance(sample)
+        score = grade(sample, output, _item_spec("fill_in", None, None, tol))
+        return replace(score, details={**score.details, "tolerance": tol, "tolerance_reason": why})
     else:
         return Score.error(f"sample {sample.id}: metadata 'type' is {kind!r}; allowed: {', '.join(ITEM_TYPES)}",
                            sample.max_points)
@@ -192,10 +196,34 @@ def _score_objective(sample: Sample, output: str, extract: PaperExtract | None, 
 
 
 @lru_cache(maxsize=64)
-def _item_spec(name: str, extract: str | None, rule: str | None) -> GraderSpec:
+def _item_spec(name: str, extract: str | None, rule: str | None, tolerance: str | None = None) -> GraderSpec:
     """The spec an objective item is graded with (one per combination, so its options are checked once)."""
-    options = {"rule": rule} if rule is not None else {}
+    options: dict[str, Any] = {"rule": rule} if rule is not None else {}
+    if tolerance is not None:
+        options["tolerance"] = tolerance
     return GraderSpec(name, {**options, **({"extract": extract} if extract is not None else {})})
+
+
+# a question that asks for an approximation (精确到0.01, 保留两位小数, 近似值…): its key may be met by a decimal
+_APPROXIMATION_WANTED = re.compile(r"精确到|保留.{0,4}(?:小数|有效数字)|近似值|估计值|四舍五入|取近似|约为多少|"
+                                   r"decimal places|significant figures|to the nearest|approximate", re.IGNORECASE)
+
+
+def item_tolerance(sample: Sample) -> tuple[str, str]:
+    """The exactness policy of a fill-in, and why: Gaokao marking does not give an exact key to a decimal.
+
+    ``exact-key`` (an exact key — fraction, radical, π, logarithm — needs the exact value; a decimal after ≈
+    must be right) unless the item asks for an approximation: ``metadata["approximate"]`` (a paper item's
+    ``approximate: true``), an explicit ``metadata["tolerance"]``, or a question that says so (精确到…).
+    """
+    meta = sample.metadata
+    if meta.get("tolerance") is not None:
+        return str(meta["tolerance"]), "the item's tolerance"
+    if meta.get("approximate"):
+        return "auto", "the item asks for an approximation"
+    if _APPROXIMATION_WANTED.search(sample.text or ""):
+        return "auto", "the question asks for an approximation"
+    return "exact-key", "an exact key needs the exact value"
 
 
 def _sync_mark(name: str, sample: Sample, output: str, marks_file: str | None) -> Mark | None:
@@ -446,6 +474,9 @@ def statements(output: str) -> list[tuple[list[str], list[str]]]:
     spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN.finditer(output)]
     plain = _MATH_SPAN.sub("\n", output)
     chunks = spans + re.split(r"[\n。；;]|或|且|即|所以|因此|故|则|得", plain)
+    from evalkit.grading.equivalence import _EULER
+
+    chunks = [_EULER.sub(" e ", c) for c in chunks]  # \text{e}: Euler's number, not words that break a chain
     chunks = [piece for c in chunks for piece in _continued(_BREAKS.split(_THIN.sub("", c.replace("&", ""))))]
     out = []
     for chunk in chunks:
@@ -568,7 +599,7 @@ def equivalent(a: str, b: str) -> bool:
         return True
     if not na or not nb or len(na) > _MAX_LEN or len(nb) > _MAX_LEN:
         return False
-    return math_equal(b, a).equal  # (gold, prediction)
+    return math_equal(b, a, tolerance="exact-key").equal  # (gold, prediction), under Gaokao's exactness
 
 
 # -- the `judge` grader -------------------------------------------------------------------------------

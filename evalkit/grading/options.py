@@ -18,13 +18,13 @@ def _known_rule(rule: str) -> str | None:
 
 
 def _tolerance_value(value: str | float) -> str | None:
-    if value in ("auto", "exact"):
+    if value in ("auto", "exact", "exact-key"):
         return None
     try:
         ok = float(value) >= 0
     except ValueError:
         ok = False
-    return None if ok else "use auto, exact, or a relative tolerance such as 0.01"
+    return None if ok else "use auto, exact, exact-key, or a relative tolerance such as 0.01"
 
 
 def _positive(value: float) -> str | None:
@@ -35,6 +35,6 @@ Extract = Literal["default", "last_capital"]  # how option letters are read (las
 # a paper's objective items: also gaokao-bench, GAOKAO-Bench's own reading and scoring of each item
 PaperExtract = Literal["default", "last_capital", "gaokao-bench"]
 Rule = Annotated[str, Check(_known_rule, " | ".join(MULTI_SELECT_RULES))]  # a rule of MULTI_SELECT_RULES
-Tolerance = Annotated[str | float, Check(_tolerance_value, "auto | exact | a relative tolerance such as 0.01")]
+Tolerance = Annotated[str | float, Check(_tolerance_value, "auto | exact | exact-key | a relative tolerance such as 0.01")]
 Seconds = Annotated[float, Check(_positive, "seconds (a number above 0)")]
 Sets = Literal["strict", "lenient"]  # whether a bare condition ("x>1") answers a gold set or interval

@@ -327,7 +327,8 @@ def fill_in(sample: Sample, output: str, *, tolerance: Tolerance = "auto", timeo
     verdicts = []
     for g, b, p in zip(golds, blanks, per, strict=True):
         v = math_equal(_gold_answer(g), b, tolerance=tolerance, timeout=timeout, sets=sets)
-        verdicts.append({"gold": g, "pred": b, "equal": v.equal, "stage": v.stage, "reason": v.reason})
+        verdicts.append({"gold": g, "pred": b, "equal": v.equal, "stage": v.stage, "reason": v.reason,
+                         **({"policy": v.policy} if v.policy != "exact" else {})})
         if v.equal:
             earned += p
     n_ok = sum(1 for v in verdicts if v["equal"])

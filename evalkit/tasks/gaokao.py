@@ -156,7 +156,7 @@ def default_reference_response(item: GaokaoItem) -> str:
 # -- evalkit's own paper format ---------------------------------------------------------------------
 ITEM_FIELDS = {"number", "type", "points", "question", "options", "answer", "images", "rubric", "solution",
                "analysis", "elective", "rule", "reference_response", "id", "section", "year", "metadata",
-               "half_marks", "threshold"}
+               "half_marks", "threshold", "approximate"}
 STEP_FIELDS = {"part", "step", "points", "cumulative", "result", "results", "final"}
 PAPER_FIELDS = {"paper", "title", "year", "total", "layout", "items", "rule", "half_marks", "threshold"}
 
@@ -302,6 +302,12 @@ def _marking(where: str, raw: dict[str, Any], defaults: dict[str, Any]) -> dict[
             raise PaperError(f"{where}: 'threshold' (points two markers may differ by) must be a number >= 0, "
                              f"got {threshold!r}")
         out["threshold"] = float(threshold)
+    approximate = raw.get("approximate")
+    if approximate is not None:
+        if not isinstance(approximate, bool):
+            raise PaperError(f"{where}: 'approximate' (the question asks for a decimal approximation) must be true or "
+                             f"false, got {approximate!r}")
+        out["approximate"] = approximate
     return out
 
 
