@@ -432,6 +432,10 @@ class Ledger:
             if run.units_left == 0 and run.summary is None and not run.failures:
                 self._finish(run)
 
+    def tick(self) -> None:
+        """Let the progress view print its periodic line while nothing arrives."""
+        self._show()
+
     def _show(self) -> None:
         if self.view is not None:
             self.view.update()

@@ -222,3 +222,11 @@ def test_a_sweep_killed_with_sigkill_resumes_every_sample_once(tmp_path: Path) -
     assert sum(len(s) for s in resumed.values()) == 500
     for record in (tmp_path / "killed").glob("*/run.json"):
         assert json.loads(record.read_text())["status"] == "finished"
+def test_ray_executor_without_ray_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
+    tasks = write_tasks(tmp_path / "tasks", {"alpha": 3})
+    with pytest.raises(SweepError, match=r"--executor ray needs Ray.*evalkit\[ray\]"):
+        run_sweep(_sweep(tmp_path, tasks, [ModelSpec("reference")], executor="ray"), progress=False)
+    assert not (tmp_path / "sweep").exists(), "nothing is written before the executor can start"
+
+

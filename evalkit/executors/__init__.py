@@ -24,6 +24,7 @@ class Executor(Protocol):
 
 executors: Registry[type[Executor]] = Registry("executor")
 executors.add("local", "evalkit.executors.local:LocalExecutor")
+executors.add("ray", "evalkit.executors.ray:RayExecutor")
 
 
 def make_executor(sweep: Sweep) -> Executor:
