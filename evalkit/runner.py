@@ -141,7 +141,10 @@ def _old_record(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def _check_resumable(path: Path, old: dict[str, Any] | None, task: Task, adapter: Adapter) -> None:
+def _check_resumable(path: Path, old: dict[str, Any] | None, task: Task, adapter: Adapter,
+                     cfg: RunConfig | None = None) -> None:
+    """A folder may be resumed only by the run it holds: the same task and model, and (with ``cfg``) the
+    same settings — whatever changes an answer or its grade. Otherwise one sentence says what differs."""
     if old is None:
         raise RunError(f"{path}: has a samples file but no readable {RUN_FILE}; choose another --output")
     old_task = old.get("task", {}).get("name")
@@ -151,6 +154,70 @@ def _check_resumable(path: Path, old: dict[str, Any] | None, task: Task, adapter
             f"--output {path} holds a run of task {old_task!r} with model {old_model!r}, not {task.name!r} "
             f"with {adapter.uri!r}; choose another folder"
         )
+    if cfg is None:
+        return
+    differences = settings_differences(old, _settings(task, adapter, cfg), adapter.transport_options)
+    if differences:
+        raise RunError(f"--output {path} holds a run made with other settings ({'; '.join(differences)}); "
+                       "resume it with the same settings, or give another --output for a new run")
+
+
+# where the endpoint is and how we talk to it are not settings of the answers (a server may move)
+_NOT_SETTINGS = frozenset({"base_url", "api_key_env"})
+
+
+def _settings(task: Task, adapter: Adapter, cfg: RunConfig) -> dict[str, Any]:
+    """What a resumed run must share with the run it continues, as run.json records it."""
+    return {
+        "generation": run_generation(task, cfg).to_dict(),
+        "prompt": task.prompt_hash,
+        "version": task.version,
+        "grader": task.grader.to_dict(),
+        "dataset": task.dataset_fingerprint(),
+        "model options": adapter.identity().get("options", {}),
+        "images": cfg.images,
+        "judge": cfg.judge.identity().get("uri") if cfg.judge else None,
+    }
+
+
+def settings_differences(old: dict[str, Any], now: dict[str, Any], transport: frozenset[str] = frozenset()) -> list[str]:
+    """What differs between a run.json and the settings of a run about to resume it, each as ``what: X
+    there, Y now``. A field the old record lacks is not compared; transport options are never compared."""
+    task = old.get("task", {})
+    before = {
+        "generation": old.get("generation"),
+        "prompt": task.get("prompt_hash"),
+        "version": task.get("version"),
+        "grader": task.get("grader"),
+        "dataset": task.get("dataset_fingerprint"),
+        "model options": (old.get("adapter") or {}).get("options"),
+        "images": (old.get("config") or {}).get("images"),
+        "judge": (old.get("judge") or {}).get("uri") if "judge" in old else now["judge"],
+    }
+    out: list[str] = []
+    for key, value in now.items():
+        was = before[key]
+        if key == "model options" and isinstance(was, dict):
+            skip = transport | _NOT_SETTINGS
+            was = {k: v for k, v in was.items() if k not in skip}
+            value = {k: v for k, v in value.items() if k not in skip}
+        if was == value or (was is None and key != "judge"):
+            continue
+        if key in ("generation", "model options") and isinstance(was, dict):
+            label = "generation " if key == "generation" else "-M "
+            out += [f"{label}{k}: {_shown(was.get(k))} there, {_shown(value.get(k))} now"
+                    for k in sorted(set(was) | set(value)) if was.get(k) != value.get(k)]
+        elif key == "prompt":
+            out.append("the prompt template or system prompt changed")
+        elif key == "dataset":
+            out.append("the task's samples changed (dataset fingerprint)")
+        else:
+            out.append(f"{key}: {_shown(was)} there, {_shown(value)} now")
+    return out
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def load_finished(path: Path) -> dict[str, dict[str, Any]]:
@@ -283,7 +350,7 @@ class RunFolder:
         assert not isinstance(old, bool)
         finished: dict[str, dict[str, Any]] = {}
         if (path / SAMPLES_FILE).exists():
-            _check_resumable(path, old, task, adapter)
+            _check_resumable(path, old, task, adapter, cfg)
             finished = load_finished(path)
             compact_samples(path / SAMPLES_FILE, finished)
         path.mkdir(parents=True, exist_ok=True)
@@ -429,7 +496,7 @@ class Runner:
                 preflight.check_adapter(self.cfg.judge, "--judge")
             self._old = _old_record(self.path) if (self.path / RUN_FILE).exists() else None
             if (self.path / SAMPLES_FILE).exists():
-                _check_resumable(self.path, self._old, self.task, self.adapter)
+                _check_resumable(self.path, self._old, self.task, self.adapter, self.cfg)
             self.checked = task_check
         return self.checked
 
