@@ -1,5 +1,6 @@
 # evalkit — two commands on a fresh machine with Python 3.11:
-#   make run    create .venv, install evalkit, run the built-in Gaokao paper offline, print where results are
+#   make run    create .venv, install evalkit (with the marking room), run the built-in Gaokao paper offline,
+#               print where results are (then: .venv/bin/evalkit grade serve results/<run>)
 #   make test   install the dev extras and run the whole test suite (what CI runs)
 PY ?= python3
 VENV := .venv
@@ -12,11 +13,11 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+	$(PIP) install -e '.[serve]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -e '.[dev,serve]'
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

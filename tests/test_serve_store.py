@@ -113,3 +113,21 @@ def test_remarking_replaces_and_restarting_keeps_everything(fresh, tmp_path) -> 
     assert again.store.current(_people(again)["b"]) == again.store.answer(ans.code)
     assert again.store.current(_people(again)["a"]) != again.store.answer(ans.code)
     assert Store(tmp_path / "round.sqlite").db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_form_gives_step_marks_checked_against_the_item(fresh, tmp_path) -> None:
+    from dataclasses import replace
+
+    from evalkit.serve.app import read_mark
+
+    rnd = _round(fresh, tmp_path)
+    item = rnd.item(rnd.store.current(_people(rnd)["a"]))
+    steps = {f"step{k}": str(s["points"]) for k, s in enumerate(item.rubric, 1)}
+    total, marks = read_mark(steps, item)
+    assert total == item.max_points and [m["points"] for m in marks] == [s["points"] for s in item.rubric]
+    with pytest.raises(ValueError, match="step 1: 0.5 is not whole points from 0 to"):
+        read_mark({**steps, "step1": "0.5"}, item)
+    with pytest.raises(ValueError, match="step 2 has no mark yet"):
+        read_mark({"step1": "0"}, item)
+    halves = replace(item, metadata={**item.metadata, "half_marks": True})
+    assert read_mark({**steps, "step1": "0.5"}, halves)[0] == item.max_points - item.rubric[0]["points"] + 0.5

@@ -61,7 +61,14 @@ def serve(rnd: object, host: str = "127.0.0.1", port: int = 8765, echo: Callable
 
     assert isinstance(rnd, Round)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    echo(f"marking round: {rnd.store.counts()} answers · database {rnd.db_path}")
+    counts = rnd.store.counts()
+    states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    mode = "a third marker, then an arbiter" if rnd.store.mode == "third" else "an arbiter"
+    echo(f"marking round: {sum(counts.values())} answers ({states}); {rnd.store.markers_per_answer} markers per "
+         f"answer, beyond the threshold {mode}; database {rnd.db_path}")
     for person, token in rnd.store.links():
         echo(f"  {person.role:8} {person.name}: http://{shown}:{port}/t/{token}")
+    if shown != host:
+        echo(f"(listening on {host}: markers on other machines use this machine's address instead of {shown})")
+    echo("each link is personal; Ctrl+C stops the server, and every mark given is kept")
     uvicorn.run(create_app(rnd), host=host, port=port, log_level="warning", access_log=False)

@@ -122,7 +122,13 @@ class Room:
         values, rule = possible_marks(item.metadata, item.target, item.max_points)
         given = {int(s.get("step", 0)): s.get("points") for s in json.loads(mine["steps"])} if mine else {}
         others = [dict(m) for m in self.store.marks_of(answer.id) if person.role == "arbiter" and m["role"] == "marker"]
+        halves = bool(item.metadata.get("half_marks"))
+
+        def step_values(points: int) -> list[float]:
+            return [k / 2 for k in range(2 * points + 1)] if halves else [float(k) for k in range(points + 1)]
+
         return self.page("mark.html", status=status, person=person, csrf=csrf, answer=answer, item=item, mine=mine,
+                         step_values=step_values,
                          given=given, values=values, rule=rule, done=done, left=left, error=error, others=others,
                          prev=history[pos - 1] if pos > 0 else None,
                          next=history[pos + 1] if pos + 1 < len(history) else None, figures=range(len(item.figures)))
@@ -244,9 +250,11 @@ def read_mark(form: Any, item: Item) -> tuple[float, list[dict[str, Any]]]:
             if raw == "":
                 raise ValueError(f"step {k} has no mark yet")
             pts = _number(raw, f"step {k}")
-            if not 0 <= pts <= float(step.get("points", 0)) or pts != int(pts):
-                raise ValueError(f"step {k}: {raw} is not whole points from 0 to {step.get('points')}")
-            steps.append({"step": k, "points": int(pts), "max": step.get("points")})
+            unit = 0.5 if item.metadata.get("half_marks") else 1.0
+            if not 0 <= pts <= float(step.get("points", 0)) or (pts / unit) != int(pts / unit):
+                kind = "whole or half" if unit < 1 else "whole"
+                raise ValueError(f"step {k}: {raw} is not {kind} points from 0 to {step.get('points')}")
+            steps.append({"step": k, "points": pts if pts != int(pts) else int(pts), "max": step.get("points")})
         total = float(sum(s["points"] for s in steps))
     else:
         raw = str(form.get("total") or "").strip()
