@@ -71,7 +71,7 @@ class Server:
     def start(self) -> Server:
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen([*self.args, "--port", str(self.port)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=env)
+                                     stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
         deadline = time.monotonic() + 60
@@ -101,13 +101,18 @@ class Server:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=30)
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGINT) -> int | None:
+        """Ctrl+C as a terminal sends it (SIGINT), or a service manager's SIGTERM, to the whole process
+        group. Returns the exit code, None when the server had to be killed after 60 s."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            os.killpg(self.proc.pid, sig)
             try:
-                self.proc.wait(timeout=30)
+                return self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                self.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+                return None
+        return self.proc.returncode if self.proc else None
 
     def __enter__(self) -> Server:
         return self.start()

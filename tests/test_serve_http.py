@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import shutil
+import signal
 import sqlite3
 import threading
 import urllib.error
@@ -84,6 +85,7 @@ def test_without_a_token_with_another_markers_token_or_without_csrf_it_is_403(fr
         admin = Client(srv.url)
         assert admin.request(srv.links["admin"])[2].endswith("/admin")
         assert admin.request(f"/mark/{code}")[0] == 403  # the admin sees quality, not the marking screen
+        assert srv.stop(signal.SIGTERM) is not None  # SIGTERM to the process group (timeout, systemd): it ends
 
 
 def test_a_mark_the_item_cannot_give_is_refused_on_the_screen(fresh, tmp_path) -> None:
@@ -146,7 +148,8 @@ def test_killing_the_server_mid_round_loses_no_mark_and_records_none_twice(fresh
         for name, client in clients.items():  # the session cookies survive the restart: each resumes
             _mark_until(client, again, acked, name, threading.Event(), 1 if name == "王老师" else 2)
     finally:
-        again.stop()  # a clean stop flushes every settled answer into the runs
+        stopped = again.stop()  # Ctrl+C: a clean stop writes every settled answer into the runs
+    assert stopped == 0, "".join(again.output)
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT answer_id, person_id, count(*) FROM marks GROUP BY answer_id, person_id").fetchall()
     assert len(rows) == 20 and all(n == 1 for *_, n in rows)  # 10 answers × 2 markers, none twice

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import sqlite3
 import time
 from collections import defaultdict
@@ -134,14 +135,16 @@ class Round:
 
         self.flush()
         ctx = multiprocessing.get_context("spawn")
-        self._stop_flag = ctx.Event()
-        self._process = ctx.Process(target=flush_forever, args=(str(self.db_path), self._stop_flag, os.getpid()),
+        reader, self._stop_flag = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=flush_forever, args=(str(self.db_path), reader, os.getpid()),
                                     name="evalkit-run-writer", daemon=True)
         self._process.start()
+        reader.close()
 
     def stop_writer(self) -> None:
+        """Tell the run-folder writer to finish (closing our end of its pipe), wait, and write what is left."""
         if self._process is not None:
-            self._stop_flag.set()
+            self._stop_flag.close()
             self._process.join(timeout=120)
         self.flush()
 
@@ -151,17 +154,24 @@ class Round:
 
 
 def flush_forever(db_path: str, stop: Any, parent: int, interval: float = 0.1) -> None:
-    """The run-folder writer's process: poll for changed answers and write them, until told to stop or the
-    server process is gone (then once more, so nothing committed is left unwritten)."""
+    """The run-folder writer's process: poll for changed answers and write them, until the server closes
+    its end of ``stop`` (or is gone), then once more, so nothing committed is left unwritten.
+
+    Ctrl+C in a terminal reaches the whole process group: this process ignores it and lets the server
+    decide when it ends.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(5)  # the teachers' requests come first; the runs catch up
-    while not stop.is_set() and os.getppid() == parent:
+    wait = interval
+    while os.getppid() == parent and not stop.poll(wait):  # poll: True once the server closed its end
         started = time.monotonic()
         wrote = flush_round(Path(db_path))
         checkpoint(Path(db_path))
         # rewriting run folders may take at most a third of a core: under heavy marking the runs lag a
         # little more, and the teachers' screens stay quick
-        stop.wait(interval if not wrote else max(interval, 2 * (time.monotonic() - started)))
+        wait = interval if not wrote else max(interval, 2 * (time.monotonic() - started))
     flush_round(Path(db_path))
 
 
@@ -177,12 +187,20 @@ def checkpoint(db_path: Path) -> None:
 
 
 def flush_round(db_path: Path) -> int:
-    """Write every settled answer whose marks changed into its run folder (through ``write_marks``)."""
-    store = Store(db_path)  # this caller's own connection
-    try:
-        return _flush(store, db_path)
-    finally:
-        store.close()
+    """Write every settled answer whose marks changed into its run folder (through ``write_marks``).
+
+    One writer at a time per round (a file lock beside the database): a writer left over from a killed
+    server finishing its last pass never interleaves its read-modify-write of a run with the new one's.
+    """
+    import fcntl
+
+    with open(db_path.with_name(db_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        store = Store(db_path)  # this caller's own connection
+        try:
+            return _flush(store, db_path)
+        finally:
+            store.close()
 
 
 def _flush(store: Store, db_path: Path) -> int:
