@@ -174,3 +174,48 @@ def test_breakdown_by_categorical_metadata(tmp_path):
     assert (b.task, b.field, b.categories) == ("figs", "kind", ["graph", "table"])
     assert b.values["m:a"]["graph"] == (1.0, 4) and b.values["m:a"]["table"] == (0.5, 8)
     assert json.loads(render_json(lb))["breakdowns"][0]["values"]["m:a"]["table"] == {"mean": 0.5, "n": 8}
+
+
+def _declare(run_dir, primary: str, aggregation: dict | None) -> None:
+    """Rewrite a run's summary to name another primary number with (or without) its declaration."""
+    path = run_dir / "summary.json"
+    summary = json.loads(path.read_text())
+    numbers = summary["metrics"]
+    numbers[primary] = numbers["points"] if "points" in numbers else numbers["accuracy"]
+    summary["primary"] = primary
+    summary.pop("aggregation", None)
+    if aggregation is not None:
+        summary["aggregation"] = aggregation
+    path.write_text(json.dumps(summary))
+
+
+def test_a_cell_pools_as_its_metric_declares_not_by_the_metrics_name(tmp_path):
+    results = gaokao_results(0.8, seed=3)
+    write_run(tmp_path / "declared", results, model="m:a", task="exam", metrics=["points", "accuracy"])
+    write_run(tmp_path / "named", results, model="m:b", task="exam", metrics=["points", "accuracy"])
+    summary = json.loads((tmp_path / "declared" / "summary.json").read_text())
+    assert summary["aggregation"] == {"kind": "points", "higher_is_better": True}
+    _declare(tmp_path / "declared", "exam_total", {"kind": "points", "higher_is_better": True})
+    _declare(tmp_path / "named", "exam_total", None)  # an unknown name that declares nothing
+    lb = load_leaderboard([tmp_path])
+    declared, named = lb.cell("m:a", "exam"), lb.cell("m:b", "exam")
+    assert declared.kind == "points" and declared.max_points == 150 and not math.isnan(declared.ci[0])
+    assert named.kind == "summary" and math.isnan(named.ci[0])  # shown as the run reported it
+
+
+def test_a_summary_written_before_declarations_pools_by_its_metric(tmp_path):
+    write_run(tmp_path / "old", gaokao_results(0.7, seed=4), model="m:a", task="exam", metrics=["gaokao_paper"])
+    _declare(tmp_path / "old", "points", None)
+    cell = load_leaderboard([tmp_path]).cell("m:a", "exam")
+    assert cell.kind == "points" and cell.max_points == 150
+
+
+def test_a_lower_is_better_metric_ranks_the_lowest_first(tmp_path):
+    for model, rate in (("m:careful", 0.1), ("m:sloppy", 0.4)):
+        run = write_run(tmp_path / model.replace(":", "-"), binary_results(_pattern(20, 10)), model=model, task="t",
+                        metrics=["unparsed_rate"])
+        summary = json.loads((run / "summary.json").read_text())
+        summary["metrics"]["unparsed_rate"] = rate
+        (run / "summary.json").write_text(json.dumps(summary))
+    lb = load_leaderboard([tmp_path])
+    assert (lb.cell("m:careful", "t").rank, lb.cell("m:sloppy", "t").rank) == (1, 2)

@@ -1,26 +1,90 @@
-"""Run-level metrics computed from graded sample results (registered by name)."""
+"""Run-level metrics computed from graded sample results (registered by name), and how each aggregates.
+
+A metric declares its headline number (``key``, one of the numbers it returns) and how that number
+pools over samples and runs (:class:`Aggregation`, after lm-evaluation-harness's ``aggregation`` and
+``higher_is_better``). ``summarize`` writes the primary metric's declaration into ``summary.json``, so
+a report reads how to pool a run from the run itself instead of guessing from the metric's name.
+A plug-in metric may be a plain function (entry-point group ``evalkit.metrics``): its numbers are
+then shown as each run reported them.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from evalkit.registry import Registry
+from evalkit.registry import Registry, load_object
 from evalkit.types import STATUSES, SampleResult
 
-Metric = Callable[[Sequence[SampleResult]], dict[str, Any]]
-metrics: Registry[Metric] = Registry("metric", "evalkit.metrics")
-metrics.add("gaokao_paper", "evalkit.grading.gaokao:paper_metric")
-metrics.add("hs_accuracy", "evalkit.grading.gaokao_hs:hs_accuracy")
+MetricFn = Callable[..., dict[str, Any]]
+AggregationKind = Literal["mean", "points", "summary"]
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """How a metric's headline number pools over samples and runs, and which way is better.
+
+    ``mean``: the mean of the samples' scores (0..1; several runs average each sample first);
+    ``points``: the sum of the samples' points out of the sum of their maxima (a paper's total);
+    ``summary``: each run's number as reported (no pooling over samples, no interval).
+    """
+
+    kind: AggregationKind = "summary"
+    higher_is_better: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "higher_is_better": self.higher_is_better}
+
+
+MEAN, POINTS, AS_REPORTED = Aggregation("mean"), Aggregation("points"), Aggregation("summary")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric: its function (or a lazy ``"module:attr"``), its headline key, its aggregation."""
+
+    fn: MetricFn | str
+    key: str | None = None  # the headline number among those it returns (None: the first)
+    aggregation: Aggregation = AS_REPORTED
+
+    def __call__(self, results: Sequence[SampleResult], **kwargs: Any) -> dict[str, Any]:
+        fn = load_object(self.fn) if isinstance(self.fn, str) else self.fn
+        return fn(results, **kwargs)
+
+
+metrics: Registry[Metric | MetricFn] = Registry("metric", "evalkit.metrics")
+_BY_KEY: dict[str, Aggregation] = {}  # headline key → aggregation, of the metrics declared here
+
+
+def add_metric(name: str, declared: Metric) -> Metric:
+    """Register a declared metric (a plug-in may register a plain function instead)."""
+    metrics.add(name, declared, replace=True)
+    if declared.key:
+        _BY_KEY.setdefault(declared.key, declared.aggregation)
+    return declared
+
+
+def metric(name: str, *, key: str | None = None, aggregation: Aggregation = AS_REPORTED) -> Callable[[MetricFn], Metric]:
+    """Decorator: register a metric function under ``name`` with its headline ``key`` and :class:`Aggregation`."""
+
+    def deco(fn: MetricFn) -> Metric:
+        return add_metric(name, Metric(fn, key, aggregation))
+
+    return deco
+
+
+add_metric("gaokao_paper", Metric("evalkit.grading.gaokao:paper_metric", key="points", aggregation=POINTS))
+add_metric("hs_accuracy", Metric("evalkit.grading.gaokao_hs:hs_accuracy", key="hs_accuracy"))  # item-weighted: as reported
 
 
 def _graded(results: Sequence[SampleResult]) -> list[SampleResult]:
     return [r for r in results if r.score.status not in ("error", "skipped")]
 
 
-@metrics.register("accuracy")
+@metric("accuracy", key="accuracy", aggregation=MEAN)
 def accuracy(results: Sequence[SampleResult]) -> dict[str, Any]:
     """Mean score over all samples (errors count as 0), and over graded samples only."""
     n = len(results)
@@ -32,7 +96,7 @@ def accuracy(results: Sequence[SampleResult]) -> dict[str, Any]:
     }
 
 
-@metrics.register("points")
+@metric("points", key="points", aggregation=POINTS)
 def points(results: Sequence[SampleResult]) -> dict[str, Any]:
     """Points earned against points possible (a Gaokao paper: out of 150)."""
     earned = sum(r.score.points for r in results)
@@ -75,17 +139,29 @@ def error_groups(results: Sequence[SampleResult]) -> list[dict[str, Any]]:
 
 
 def summarize(results: Sequence[SampleResult], names: Sequence[str]) -> dict[str, Any]:
-    """Counts, the failed samples grouped by reason, and every named metric; the first metric name is the
-    primary one."""
+    """Counts, the failed samples grouped by reason, and every named metric; the first metric is the
+    primary one: its headline key is ``primary`` and its declared aggregation ``aggregation``."""
     out: dict[str, Any] = {"counts": counts(results), "errors": error_groups(results), "metrics": {}}
     for name in names:
         out["metrics"].update(metrics.get(name)(results))
-    primary = names[0] if names else "accuracy"
-    out["primary"] = primary if primary in out["metrics"] else next(iter(out["metrics"]), primary)
+    first = metrics.get(names[0]) if names else None
+    key = first.key if isinstance(first, Metric) and first.key else (names[0] if names else "accuracy")
+    out["primary"] = key if key in out["metrics"] else next(iter(out["metrics"]), key)
+    declared = first.aggregation if isinstance(first, Metric) and out["primary"] == key else AS_REPORTED
+    out["aggregation"] = declared.to_dict()
     return out
 
 
-@metrics.register("bootstrap_ci")
+def aggregation_of(summary: Mapping[str, Any]) -> Aggregation:
+    """How a run's primary number pools, as its summary declares; a summary written before metrics
+    declared it is read by the built-in metric whose headline key is its primary (else as reported)."""
+    declared = summary.get("aggregation")
+    if isinstance(declared, Mapping) and declared.get("kind") in ("mean", "points", "summary"):
+        return Aggregation(declared["kind"], bool(declared.get("higher_is_better", True)))
+    return _BY_KEY.get(str(summary.get("primary") or "accuracy"), AS_REPORTED)
+
+
+@metric("bootstrap_ci")
 def bootstrap_ci(results: Sequence[SampleResult], n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> dict[str, Any]:
     """Percentile bootstrap interval of the mean score (errors count as 0); seeded, so reproducible."""
@@ -106,7 +182,7 @@ def bootstrap_ci(results: Sequence[SampleResult], n_boot: int = 1000, level: flo
     return {"accuracy_ci_low": float(low), "accuracy_ci_high": float(high), "ci_level": level}
 
 
-@metrics.register("unparsed_rate")
+@metric("unparsed_rate", key="unparsed_rate", aggregation=Aggregation("summary", higher_is_better=False))
 def unparsed_rate(results: Sequence[SampleResult]) -> dict[str, Any]:
     """Share of responses from which no answer could be read (kept apart from wrong answers)."""
     n = len(results)
@@ -114,7 +190,7 @@ def unparsed_rate(results: Sequence[SampleResult]) -> dict[str, Any]:
     return {"unparsed_rate": unparsed / n if n else 0.0}
 
 
-@metrics.register("circular_accuracy")
+@metric("circular_accuracy", key="circular_accuracy")
 def circular_accuracy(results: Sequence[SampleResult]) -> dict[str, Any]:
     """MMBench's CircularEval: a question counts only when every rotation of its options is right.
 

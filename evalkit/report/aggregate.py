@@ -1,12 +1,13 @@
-"""Aggregation of run folders into a leaderboard (pandas): cells, ranks, groups and Gaokao papers.
+"""Aggregation of run folders into a leaderboard (pandas): cells, ranks, groups and breakdowns.
 
 A *cell* is one model on one task. Several runs of the same model and task (seeds, epochs) pool
 into one cell: each sample's score is averaged over the runs, the interval is a seeded bootstrap
-over samples, and the spread is the standard deviation of the per-run values. A task's primary
-metric decides the statistic: ``accuracy`` (mean score, shown in percent) or ``points`` (sum of
-points, shown out of the paper's total). Groups combine tasks with stated weights on the 0..1
-scale (points become the fraction of the total). The Gaokao view is read from sample metadata
-(``paper``, ``number``, ``type``) and each score's ``grader``.
+over samples, and the spread is the standard deviation of the per-run values. How a cell pools is
+what the task's primary metric declares in the run's summary (:func:`evalkit.grading.metrics.aggregation_of`):
+``mean`` (mean score, shown in percent), ``points`` (sum of points, shown out of the total) or
+``summary`` (each run's number as reported), and which way is better. Groups combine tasks with
+stated weights on the 0..1 scale (points become the fraction of the total). Papers are the Gaokao
+view's (:mod:`evalkit.report.gaokao`); the leaderboard carries them for the renderers.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
-from evalkit.grading.gaokao import section_key
+from evalkit.grading.metrics import Aggregation, aggregation_of
 from evalkit.report import stats
+from evalkit.report.gaokao import PAPER_FIELDS, PaperView, build_papers
+from evalkit.report.stats import json_number, label_key
 from evalkit.results import Run, find_runs
 from evalkit.types import STATUSES
 
-POINTS_METRICS = frozenset({"points", "points_rate", "gaokao_paper", "paper_points", "score_150"})
-MEAN_METRICS = frozenset({"accuracy", "mean", "accuracy_mean"})
 STATUS_COLUMNS = STATUSES
 
 
@@ -115,6 +116,7 @@ class Cell:
     rank: int = 0
     tied: bool = False
     replicates: np.ndarray | None = field(default=None, repr=False)
+    higher_is_better: bool = True  # as the metric declares (a rate of failures ranks lowest first)
 
     @property
     def fraction(self) -> float:
@@ -152,10 +154,10 @@ class Cell:
         return {
             "model": self.model, "task": self.task, "task_version": self.task_version,
             "metric": self.metric, "kind": self.kind,
-            "value": _clean(self.value), "ci_low": _clean(self.ci[0]), "ci_high": _clean(self.ci[1]),
+            "value": json_number(self.value), "ci_low": json_number(self.ci[0]), "ci_high": json_number(self.ci[1]),
             "max_points": self.max_points, "display": self.display(),
             "rank": self.rank, "tied": self.tied, "n": self.n, "n_runs": self.n_runs,
-            "spread": _clean(self.spread), "run_values": [_clean(v) for v in self.run_values],
+            "spread": json_number(self.spread), "run_values": [json_number(v) for v in self.run_values],
             **{k: self.counts.get(k, 0) for k in STATUS_COLUMNS},
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
             "wall_s": round(self.wall_s, 3), "runs": self.runs,
@@ -189,54 +191,8 @@ class GroupRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, "model": self.model, "weights": self.weights,
-                "value": _clean(self.value), "ci_low": _clean(self.ci[0]), "ci_high": _clean(self.ci[1]),
+                "value": json_number(self.value), "ci_low": json_number(self.ci[0]), "ci_high": json_number(self.ci[1]),
                 "display": self.display(), "missing": self.missing, "rank": self.rank, "tied": self.tied}
-
-
-@dataclass
-class QuestionCell:
-    """One model's mark on one question of a paper (averaged over runs)."""
-
-    points: float
-    max_points: float
-    grader: str
-    status: str
-
-
-@dataclass
-class PaperRow:
-    model: str
-    total: float
-    max_total: float
-    ci: tuple[float, float]
-    sections: dict[str, tuple[float, float]]  # type -> (points, max)
-    questions: dict[str, QuestionCell]  # number -> mark
-
-
-@dataclass
-class PaperView:
-    """A Gaokao paper as teachers publish results: totals, section subtotals, a points grid."""
-
-    task: str
-    paper: str
-    numbers: list[str]
-    sections: list[str]
-    question_max: dict[str, float]
-    question_type: dict[str, str]
-    rows: list[PaperRow]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task, "paper": self.paper, "numbers": self.numbers, "sections": self.sections,
-            "question_max": self.question_max, "question_type": self.question_type,
-            "rows": [{
-                "model": r.model, "total": r.total, "max_total": r.max_total,
-                "ci_low": _clean(r.ci[0]), "ci_high": _clean(r.ci[1]),
-                "sections": {s: {"points": p, "max": m} for s, (p, m) in r.sections.items()},
-                "questions": {q: {"points": c.points, "max": c.max_points, "grader": c.grader, "status": c.status}
-                              for q, c in r.questions.items()},
-            } for r in self.rows],
-        }
 
 
 @dataclass
@@ -250,11 +206,11 @@ class Breakdown:
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, "field": self.field, "categories": self.categories,
-                "values": {m: {c: {"mean": _clean(v), "n": n} for c, (v, n) in cats.items()}
+                "values": {m: {c: {"mean": json_number(v), "n": n} for c, (v, n) in cats.items()}
                            for m, cats in self.values.items()}}
 
 
-BREAKDOWN_SKIP = frozenset({"number", "points", "id", "paper", "analysis", "answer", "score"})
+BREAKDOWN_SKIP = frozenset({"points", "id", "analysis", "answer", "score"}) | PAPER_FIELDS
 
 
 def build_breakdowns(frame: pd.DataFrame, models: Sequence[str], *, max_categories: int = 12,
@@ -285,7 +241,7 @@ def build_breakdowns(frame: pd.DataFrame, models: Sequence[str], *, max_categori
             fields.append(col)
         for col in fields[:max_fields]:
             sub = tdf[tdf[col].notna()]
-            cats = sorted(sub[col].astype(str).unique().tolist(), key=_number_key)
+            cats = sorted(sub[col].astype(str).unique().tolist(), key=label_key)
             grouped = sub.assign(_cat=sub[col].astype(str)).groupby(["model", "_cat"])["value"].agg(["mean", "size"])
             values = {m: {c: (float(grouped.loc[(m, c), "mean"]), int(grouped.loc[(m, c), "size"]))
                           for c in cats if (m, c) in grouped.index}
@@ -346,12 +302,6 @@ def _num(x: float | None) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
 
 
-def _clean(x: float | None) -> float | None:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return None
-    return round(float(x), 6)
-
-
 def _wall_seconds(record: dict[str, Any]) -> float:
     try:
         start = datetime.fromisoformat(str(record["started"]))
@@ -361,17 +311,9 @@ def _wall_seconds(record: dict[str, Any]) -> float:
     return max(0.0, (end - start).total_seconds())
 
 
-def metric_kind(primary: str) -> str:
-    """How a primary metric aggregates from samples: ``mean``, ``points`` or ``summary`` (as reported)."""
-    if primary in POINTS_METRICS:
-        return "points"
-    if primary in MEAN_METRICS:
-        return "mean"
-    return "summary"
-
-
-def _primary(run: Run) -> str:
-    return str(run.summary.get("primary") or "accuracy")
+def _primary(run: Run) -> tuple[str, Aggregation]:
+    """A run's primary number and how it pools, as its summary declares."""
+    return str(run.summary.get("primary") or "accuracy"), aggregation_of(run.summary)
 
 
 def _statistic(frame: pd.DataFrame, kind: str) -> float:
@@ -389,8 +331,8 @@ def _pooled(frame: pd.DataFrame) -> pd.DataFrame:
 def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[pd.DataFrame], *,
                seed: int, resamples: int = stats.DEFAULT_RESAMPLES) -> Cell:
     """Pool the runs of one model on one task into a cell with a seeded bootstrap interval."""
-    primary = _primary(runs[0])
-    kind = metric_kind(primary)
+    primary, aggregation = _primary(runs[0])
+    kind = aggregation.kind
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     pooled = _pooled(frame) if not frame.empty else pd.DataFrame(columns=["value", "points", "max_points"])
     if kind == "summary":
@@ -419,6 +361,7 @@ def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[pd.D
         completion_tokens=int(frame["completion_tokens"].sum()) if not frame.empty else 0,
         wall_s=sum(_wall_seconds(r.record) for r in runs), runs=[str(r.path) for r in runs],
         task_version=None if version is None else str(version), replicates=reps,
+        higher_is_better=aggregation.higher_is_better,
     )
 
 
@@ -428,8 +371,11 @@ def assign_ranks(cells: Iterable[Cell]) -> None:
     for c in cells:
         by_task.setdefault(c.task, []).append(c)
     for group in by_task.values():
-        ranked = stats.ranks_with_ties([c.fraction for c in group], [_frac(c, c.ci[0]) for c in group],
-                                       [_frac(c, c.ci[1]) for c in group])
+        sign = 1.0 if all(c.higher_is_better for c in group) else -1.0  # lower is better: rank the negation
+        lows, highs = [_frac(c, c.ci[0]) for c in group], [_frac(c, c.ci[1]) for c in group]
+        if sign < 0:
+            lows, highs = [-h for h in highs], [-lo for lo in lows]
+        ranked = stats.ranks_with_ties([sign * c.fraction for c in group], lows, highs)
         for c, (rank, tied) in zip(group, ranked, strict=True):
             c.rank, c.tied = rank, tied
 
@@ -466,56 +412,6 @@ def build_groups(cells: Sequence[Cell], models: Sequence[str], specs: Sequence[G
             g.rank, g.tied = rank, tied
         rows.extend(group_rows)
     return rows
-
-
-def _number_key(x: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(x), x)
-    except ValueError:
-        return (1, 0.0, x)
-
-
-def build_papers(frame: pd.DataFrame, models: Sequence[str], *, seed: int) -> list[PaperView]:
-    """Gaokao papers found in sample metadata (``meta.number`` and ``meta.type``), one view each."""
-    if frame.empty or "meta.number" not in frame or "meta.type" not in frame:
-        return []
-    df = frame[frame["meta.number"].notna() & frame["meta.type"].notna()].copy()
-    if df.empty:
-        return []
-    df["paper"] = df["meta.paper"].fillna(df["task"]) if "meta.paper" in df else df["task"]
-    df["number"] = df["meta.number"].map(lambda v: str(int(v)) if isinstance(v, float) and v == int(v) else str(v))
-    df["type"] = df["meta.type"].astype(str)
-    views: list[PaperView] = []
-    for (task, paper), pdf in df.groupby(["task", "paper"], sort=True):
-        numbers = sorted(pdf["number"].unique().tolist(), key=_number_key)
-        qmax = pdf.groupby("number")["max_points"].max().to_dict()
-        qtype = pdf.groupby("number")["type"].first().to_dict()
-        sections = sorted(set(qtype.values()), key=section_key)
-        rows = []
-        for model in models:
-            mdf = pdf[pdf["model"] == model]
-            if mdf.empty:
-                continue
-            rows.append(_paper_row(model, mdf, qmax, qtype, sections, seed))
-        views.append(PaperView(str(task), str(paper), numbers, sections, {k: float(v) for k, v in qmax.items()},
-                               qtype, rows))
-    return views
-
-
-def _paper_row(model: str, mdf: pd.DataFrame, qmax: dict[str, float], qtype: dict[str, str],
-               sections: list[str], seed: int) -> PaperRow:
-    per_q = mdf.groupby("number").agg(points=("points", "mean"), max_points=("max_points", "max"))
-    graders = mdf.groupby("number")["grader"].agg(lambda s: s.mode().iat[0] if not s.mode().empty else "")
-    statuses = mdf.groupby("number")["status"].agg(lambda s: s.mode().iat[0] if not s.mode().empty else "")
-    questions = {q: QuestionCell(float(row.points), float(row.max_points), str(graders[q]), str(statuses[q]))
-                 for q, row in per_q.iterrows()}
-    sec: dict[str, tuple[float, float]] = {}
-    for s in sections:
-        qs = [q for q, t in qtype.items() if t == s]
-        sec[s] = (sum(questions[q].points for q in qs if q in questions), sum(qmax[q] for q in qs))
-    ci = stats.percentile_interval(stats.ratio_replicates(per_q["points"].to_numpy(), per_q["max_points"].to_numpy(),
-                                                          seed=seed))
-    return PaperRow(model, float(per_q["points"].sum()), float(sum(qmax.values())), ci, sec, questions)
 
 
 def _model_order(cells: Sequence[Cell], models: Iterable[str]) -> list[str]:

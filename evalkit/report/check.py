@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.grading.metrics import aggregation_of
 from evalkit.report import stats
-from evalkit.report.aggregate import metric_kind
 from evalkit.report.markdown import md_escape
 from evalkit.results import ResultsError, Run, find_runs, now_iso, write_json_atomic
 
@@ -121,7 +121,7 @@ def _task_scores_from_runs(runs: list[Run], label: str) -> dict[str, TaskScores]
             raise CheckError(f"{label} holds runs of task {task} from {len(models)} models ({', '.join(models)}); "
                              "point it at one model's run folders")
         primary = str(rs[0].summary.get("primary") or "accuracy")
-        kind = "points" if metric_kind(primary) == "points" else "mean"
+        kind = "points" if aggregation_of(rs[0].summary).kind == "points" else "mean"
         sums: dict[str, list[float]] = {}
         maxima: dict[str, float] = {}
         errors = 0

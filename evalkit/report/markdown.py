@@ -6,7 +6,8 @@ import json
 import math
 from pathlib import Path
 
-from evalkit.report.aggregate import Cell, Leaderboard, PaperView
+from evalkit.report.aggregate import Cell, Leaderboard
+from evalkit.report.gaokao import PaperView
 
 GRADER_MARK = {"answer": "A", "judge": "J", "human": "H", "arbiter": "H", "rubric": "J"}
 

@@ -18,6 +18,21 @@ DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 
 
+def json_number(x: float | None) -> float | None:
+    """A statistic as JSON writes it: rounded to 6 places, and no number (NaN) as null."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return round(float(x), 6)
+
+
+def label_key(x: str) -> tuple[int, float, str]:
+    """Sort labels as numbers where they are numbers ("2" before "10"), the rest after them by name."""
+    try:
+        return (0, float(x), x)
+    except ValueError:
+        return (1, 0.0, x)
+
+
 def bootstrap_replicates(values: Sequence[float] | np.ndarray, *, statistic: str = "mean",
                          resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> np.ndarray:
     """``resamples`` bootstrap replicates of the mean (or sum) of ``values``, seeded."""

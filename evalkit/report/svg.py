@@ -10,7 +10,8 @@ import math
 
 from markupsafe import Markup, escape
 
-from evalkit.report.aggregate import Cell, PaperView
+from evalkit.report.aggregate import Cell
+from evalkit.report.gaokao import PaperView
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
 
