@@ -45,9 +45,26 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 list_app = typer.Typer(help="List built-in and plug-in tasks, adapters, scorers.", no_args_is_help=True)
 app.add_typer(list_app, name="list")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from evalkit import __version__
+
+        typer.echo(f"evalkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_print_version,
+                                          help="Print evalkit's version and exit.")] = False,
+) -> None:
+    """Evaluate models, grade them like teachers do, and turn the graded answers into leaderboards."""
 
 
 @app.command()
@@ -341,20 +358,21 @@ def list_adapters() -> None:
     """Adapters: URI scheme, what it talks to, and its -M options."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from evalkit.adapters import adapters
 
     table = Table(show_header=True)
     for col in ("scheme", "description", "options (-M KEY=VALUE)"):
         table.add_column(col)
-    for name in adapters.names():
+    for name in adapters.names():  # cells are plain text: "evalkit[hf]" is not rich markup
         try:
             cls = adapters.get(name)
         except ImportError as exc:  # an optional extra that is not installed
-            table.add_row(name, f"(not available: {exc})", "")
+            table.add_row(Text(name), Text(f"(not available: {exc})"), "")
             continue
         opts = "\n".join(f"{k}: {v}" for k, v in cls.options_doc.items())
-        table.add_row(name, cls.description, opts)
+        table.add_row(Text(name), Text(cls.description), Text(opts))
     Console().print(table)
 
 
@@ -363,6 +381,7 @@ def list_scorers() -> None:
     """Scorers a task's `grader:` may name, what each grades, and its options."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from evalkit.grading import declaration
     from evalkit.grading import scorer_registry as scorers
@@ -373,8 +392,8 @@ def list_scorers() -> None:
     for name in scorers.names():
         decl = declaration(name)
         judge = "needs a judge (--judge URI)" if decl.judge is True or (decl.judge is None and decl.takes_judge) else ""
-        table.add_row(name, "\n".join(x for x in (decl.accepts, judge) if x),
-                      "\n".join(o.describe() for o in decl.options.values()))
+        table.add_row(Text(name), Text("\n".join(x for x in (decl.accepts, judge) if x)),
+                      Text("\n".join(o.describe() for o in decl.options.values())))
     Console().print(table)
 
 

@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
 
 # -- export -------------------------------------------------------------------------------------------
 def _question_text(result: SampleResult) -> str:
+    """The question teachers read: the sample's own (runs since it was recorded), else the prompt's user text."""
+    if result.question:
+        return result.question
     users = [m for m in result.prompt if m.get("role") == "user"]
     parts = users[-1].get("content", []) if users else []
     if isinstance(parts, str):
@@ -184,7 +187,7 @@ def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
                 if notes is not None:
                     notes.append(f"{out_dir / 'marks.csv'} holds {lost} rows of marks not yet imported, so it was "
                                  f"left as it is; the new sheet is {csv_path.name} (import the old one first if it is filled)")
-        with atomic_open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
+        with atomic_open(csv_path, "w", encoding="utf-8", newline="") as fh:  # no BOM: tools read it as data
             writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
             writer.writeheader()
             writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)

@@ -19,6 +19,7 @@ def list_tasks(include: list[Path] | None, counts: bool, verbose: bool) -> None:
     """One table per group: task, description, samples (when the data is here), modality, data."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from evalkit.tasks import get_task
     from evalkit.tasks import include as add_folder
@@ -64,7 +65,7 @@ def list_tasks(include: list[Path] | None, counts: bool, verbose: bool) -> None:
         for col in ("task", "description", "samples", "modality", "data"):
             table.add_column(col, justify="right" if col == "samples" else "left", overflow="fold")
         for row in rows[group]:
-            table.add_row(*row)
+            table.add_row(*(Text(str(cell)) for cell in row))  # plain text: brackets are not markup
         console.print(table)
         for note in notes[group]:
             console.print(f"  {note}", highlight=False, markup=False)

@@ -34,6 +34,9 @@ class RunStats:
         return self.done / dt if dt > 0 else 0.0
 
 
+NARROW = 100  # a terminal narrower than this puts the run's label on a line of its own
+
+
 class Progress:
     """Shows ``RunStats``; quiet when ``enabled`` is False, plain lines when not a terminal."""
 
@@ -57,14 +60,22 @@ class Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
             from rich.progress import Progress as RichProgress
+            from rich.table import Column
 
+            console = Console(file=self.stream)
+            narrow = console.width < NARROW
+            if narrow:  # the label gets its own line, so the bar, counts, score and errors fit in 80 columns
+                console.print(self.label, style="bold", markup=False, highlight=False, overflow="ellipsis",
+                              no_wrap=True)
+            columns = [] if narrow else [TextColumn("[bold]{task.description}",
+                                                    table_column=Column(max_width=40, no_wrap=True, overflow="ellipsis"))]
             self._rich = RichProgress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                *columns,
+                BarColumn(bar_width=16 if narrow else 30),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[info]}"),
                 TimeRemainingColumn(),
-                console=Console(file=self.stream),
+                console=console,
                 refresh_per_second=8,
                 transient=False,
             )
@@ -75,7 +86,8 @@ class Progress:
     def update(self) -> None:
         s = self.stats
         if self._rich is not None:
-            info = f"{s.rate:6.1f}/s  score {s.running_score:6.1%}  errors {s.errors}  retries {s.retries}"
+            retries = f" retries {s.retries}" if s.retries else ""
+            info = f"{s.rate:.1f}/s score {s.running_score:.1%} errors {s.errors}{retries}"
             self._rich.update(self._task_id, completed=s.done, info=info)
             return
         if not self.enabled or not s.total:

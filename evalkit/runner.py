@@ -303,10 +303,12 @@ class SampleEvaluator:
         prompt = [m.to_dict() for m in shown]
         meta = {**sample.metadata, **extra_meta}
         meta.pop("reference_response", None)
+        question = question_text(sample)
         if sent is None:
             score = Score(0.0, "skipped", 0.0, sample.max_points, stage="skipped",
                           reason="image question skipped for a text-only model")
-            return SampleResult(sample.id, prompt, sample.target, None, score, metadata=meta, attempts=0)
+            return SampleResult(sample.id, prompt, sample.target, None, score, metadata=meta, attempts=0,
+                                question=question)
         request = Request(sent, self.generation, sample)
         resp, attempts, cached = await self._generate(request)
         self.guard.observe(resp)
@@ -316,7 +318,16 @@ class SampleEvaluator:
             score = await self._grade(sample, resp.text)
         return SampleResult(sample.id, prompt, sample.target, resp.text if resp.ok else None, score,
                             usage=resp.usage, latency_s=resp.latency_s, error=resp.error,
-                            reasoning=resp.reasoning, cached=cached, attempts=attempts, metadata=meta)
+                            reasoning=resp.reasoning, cached=cached, attempts=attempts, metadata=meta,
+                            question=question)
+
+
+def question_text(sample: Sample) -> str:
+    """The sample's question as a person reads it: its text, then its options (``A. …``), no template."""
+    from evalkit.tasks.prompt import format_options
+
+    options = format_options(sample.choices)
+    return f"{sample.text}\n{options}" if options else sample.text
 
 
 class RunFolder:

@@ -419,10 +419,12 @@ class SampleResult:
     cached: bool = False
     attempts: int = 1
     metadata: dict[str, Any] = field(default_factory=dict)
+    question: str | None = None  # the sample's own question (and options), without the prompt template
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "question": self.question,
             "prompt": self.prompt,
             "target": self.target,
             "response": self.response,
@@ -452,4 +454,5 @@ class SampleResult:
             cached=bool(d.get("cached", False)),
             attempts=int(d.get("attempts", 1)),
             metadata=d.get("metadata") or {},
+            question=d.get("question"),
         )
