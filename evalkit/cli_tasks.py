@@ -146,6 +146,8 @@ def image_policy_line(view: dict[str, Any]) -> str:
     if text_only:
         return (f"{text_only} image questions sent as text without their figures (--images text): "
                 "they count, and cannot be answered from the figure")
+    if "image" not in view["grid"].get("all", {}):
+        return "no image questions in this selection"
     return "image questions sent with their figures"
 
 
