@@ -134,7 +134,7 @@ def test_the_card_says_how_image_questions_were_sent(both: Path, tmp_path: Path)
         out = run_sync(task, make_adapter("reference"), RunConfig(output=tmp_path / policy, progress=False, images=policy))
         assert needle in image_policy_line(out.summary["metrics"]["gaokao_hs"]), policy
     text = get_task("gaokao-hs", data=str(both), options={"modality": "text"})
-    out = run_sync(text, make_adapter("reference"), RunConfig(output=tmp_path / "text", progress=False))
+    out = run_sync(text, make_adapter("reference"), RunConfig(output=tmp_path / "text-only", progress=False))
     assert image_policy_line(out.summary["metrics"]["gaokao_hs"]) == "no image questions in this selection"
 
 
