@@ -303,8 +303,21 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, fl
     """Add marks (one, or a list, per sample) to a run, reconcile, and rewrite samples, summary and the log.
 
     ``threshold`` overrides the item's (one number, or one per sample id). A log entry with a ``round``
-    replaces the earlier entry of the same round (the marking room writes as marking proceeds).
+    replaces the earlier entry of the same round (the marking room writes as marking proceeds). One
+    writer at a time per run folder (a lock file in it): an import by hand while the marking room writes
+    the same run waits its turn and starts from what the other wrote.
     """
+    import fcntl
+
+    from evalkit.results import load_run
+
+    with open(Path(run.path) / ".marks.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _write_marks(load_run(run.path), marks, threshold, log)
+
+
+def _write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, float] | None,
+                 log: dict[str, Any]) -> None:
     from evalkit.grading.gaokao import threshold_for, with_marks
     from evalkit.grading.metrics import summarize
     from evalkit.results import (

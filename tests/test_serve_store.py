@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -131,3 +132,29 @@ def test_the_form_gives_step_marks_checked_against_the_item(fresh, tmp_path) -> 
         read_mark({"step1": "0"}, item)
     halves = replace(item, metadata={**item.metadata, "half_marks": True})
     assert read_mark({**steps, "step1": "0.5"}, halves)[0] == item.max_points - item.rubric[0]["points"] + 0.5
+
+
+def test_an_import_by_hand_and_the_room_never_overwrite_each_others_marks(fresh) -> None:
+    import threading
+
+    from evalkit.cli_grade import write_marks
+    from evalkit.grading.gaokao import Mark
+    from evalkit.results import load_run
+
+    run = fresh[0]
+    ids = sorted(samples(run))
+
+    def writer(name: str, sid: str) -> None:
+        for k in range(8):
+            write_marks(load_run(run), {sid: Mark("human", k, 13, marker=name)}, None, {"round": name})
+
+    threads = [threading.Thread(target=writer, args=(f"t{i}", sid)) for i, sid in enumerate(ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = samples(run)
+    for i, sid in enumerate(ids):  # every writer's last mark survived the others' rewrites
+        assert [(m["marker"], m["points"]) for m in final[sid]["score"]["details"]["marks"] if m["grader"] == "human"] \
+            == [(f"t{i}", 7)], sid
+    assert {e["round"] for e in json.loads((run / "run.json").read_text())["grading"]} == {f"t{i}" for i in range(5)}
