@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/gaokao_grading_speed.py
 	$(BIN)/python benchmarks/image_path.py
 	$(BIN)/python benchmarks/report_scale.py
+	$(BIN)/python benchmarks/sweep_scaling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

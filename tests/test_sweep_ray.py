@@ -8,12 +8,18 @@ standing in for a GPU, so the GPU-actor path runs on a machine without one).
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REPO
 from sweep_helpers import answer, lines, sweep_scores, write_tasks
 
 ray = pytest.importorskip("ray")
@@ -21,7 +27,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from evalkit.executors import run_sweep  # noqa: E402
 from evalkit.runner import RunConfig  # noqa: E402
-from evalkit.sweep import ModelSpec, Sweep, SweepTask, resolve_task  # noqa: E402
+from evalkit.sweep import ModelSpec, Sweep, SweepTask, load_sweep, resolve_task  # noqa: E402
 from evalkit.tasks import include  # noqa: E402
 from evalkit.testing.server import Fault, ModelServer  # noqa: E402
 
@@ -173,3 +179,32 @@ def test_an_unusable_endpoint_stops_its_units_and_leaves_its_runs_to_resume(clus
     assert all("refused the API key" in reason for reason in stopped.failures), stopped.failures
     record = json.loads((stopped.path / "run.json").read_text())
     assert record["status"] == "unfinished" and "refused the API key" in record["stop_reason"]
+
+
+def test_a_ray_driver_killed_with_sigkill_resumes_like_evalkit_run(cluster: Any, tmp_path: Path) -> None:
+    write_tasks(tmp_path, {"alpha": 120, "beta": 120})
+    with ModelServer(answer, latency=0.02) as srv:
+        sweep_file = tmp_path / "s.yaml"
+        sweep_file.write_text(f"tasks: [alpha.jsonl, beta.jsonl]\nmodels:\n"
+                              f"  - {{uri: 'openai:a', options: {{base_url: '{srv.url}'}}}}\n"
+                              f"  - {{uri: 'openai:b', options: {{base_url: '{srv.url}'}}}}\n"
+                              "concurrency: 4\nshard_size: 10\nrun: {cache: false}\n")
+        whole = run_sweep(replace(load_sweep(sweep_file), output=tmp_path / "whole"), progress=False)
+        cmd = [sys.executable, "-m", "evalkit.cli", "sweep", str(sweep_file), "--executor", "ray",
+               "--address", cluster.address, "-o", "killed", "-q", "--no-report"]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        driver = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 90
+        while time.time() < deadline and driver.poll() is None:
+            if sum(len(lines(p.parent)) for p in (tmp_path / "killed").glob("*/samples.jsonl")) >= 100:
+                break
+            time.sleep(0.02)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+        written = sum(len(lines(p.parent)) for p in (tmp_path / "killed").glob("*/samples.jsonl"))
+        assert 100 <= written < 480, "the driver must be killed halfway"
+        again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+        assert again.returncode == 0, again.stderr[-2000:]
+    assert whole.ok
+    resumed = sweep_scores(tmp_path / "killed")  # asserts that no id is written twice
+    assert resumed == sweep_scores(tmp_path / "whole") and sum(len(s) for s in resumed.values()) == 480

@@ -8,7 +8,8 @@
   task's units for that model; ``replicas`` actors share them.
 * A worker evaluates its unit's samples with the runner — generation, and grading in a bounded
   pool on the worker, where the answer was produced — and returns the graded results through Ray.
-  Nothing is written on workers: no shared filesystem is needed.
+  Nothing is written on workers: no shared filesystem is needed. A worker process keeps its event
+  loop, grading pool, adapters (open connections) and caches from one unit to the next.
 * A unit whose worker process, node or actor dies is sent again (``max_attempts`` tries in all) and
   its permits are taken back; the ledger drops a sample it has already written, so none is written
   twice and none is lost. A unit whose own code raises is not retried: it fails, loudly.
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -55,6 +57,10 @@ class AdapterRecipe:
 
     def build(self) -> Adapter:
         return self.cls(self.target, **self.options)
+
+    def key(self) -> str:
+        return json.dumps([self.cls.__module__, self.cls.__qualname__, self.target, self.options],
+                          sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,8 @@ class PermitGate:
     """A unit's share of an endpoint's permits: asked for as requests wait, kept while the unit has work.
 
     Permits pass from a finished request to a waiting one without a round trip; a worker with no
-    more samples gives its permit back (``shed``), and ``close`` returns whatever is left.
+    more samples gives its permit back (``shed``: the permits shed at one moment go back in one call),
+    and ``close`` returns whatever is left.
     """
 
     def __init__(self, permits: Any, holder: str) -> None:
@@ -147,6 +154,7 @@ class PermitGate:
         self.held = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._asking: asyncio.Task[None] | None = None
+        self._shedding = 0
 
     async def acquire(self) -> None:
         if self.free:
@@ -161,8 +169,12 @@ class PermitGate:
     async def _ask(self) -> None:
         while self._waiters:
             n = await self.permits.acquire.remote(self.holder, len(self._waiters))
-            if n == 0:
-                raise RuntimeError(f"endpoint permits for {self.holder} were withdrawn")
+            if n == 0:  # the driver gave this unit up (it thought its worker dead): stop
+                while self._waiters:
+                    fut = self._waiters.popleft()
+                    if not fut.done():
+                        fut.set_exception(RuntimeError(f"unit {self.holder} was given up by the sweep's driver"))
+                return
             self.held += n
             for _ in range(n):
                 self.release()
@@ -175,11 +187,17 @@ class PermitGate:
                 return
         self.free += 1
 
-    async def shed(self) -> None:
+    def shed(self) -> None:
         if self.free and not self._waiters:
             self.free -= 1
             self.held -= 1
-            await self.permits.release.remote(self.holder, 1)
+            self._shedding += 1
+            if self._shedding == 1:
+                asyncio.get_running_loop().call_soon(self._give_back)
+
+    def _give_back(self) -> None:
+        n, self._shedding = self._shedding, 0
+        self.permits.release.remote(self.holder, n)  # no need to wait: the actor counts it when it comes
 
     async def close(self) -> None:
         if self._asking is not None and not self._asking.done():
@@ -200,7 +218,7 @@ class LocalGate:
     def release(self) -> None:
         self._sem.release()
 
-    async def shed(self) -> None:
+    def shed(self) -> None:
         return None
 
 
@@ -209,10 +227,7 @@ class LocalGate:
 def _node() -> str:
     import ray
 
-    try:
-        return str(ray.get_runtime_context().get_node_id())
-    except Exception:  # outside a Ray worker (a direct call in a test)
-        return "local"
+    return str(ray.get_runtime_context().get_node_id())
 
 
 def _evaluator(payload: RunPayload, adapter: Adapter, judge: Adapter | None, pool: GradePool,
@@ -241,38 +256,69 @@ async def evaluate(evaluator: SampleEvaluator, samples: tuple[Sample, ...], conc
                 results.append(await evaluator.run_one(sample))
             finally:
                 gate.release()
-        await gate.shed()
+        gate.shed()
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(samples))))))
     return results
 
 
-async def _unit_async(payload: RunPayload, samples: tuple[Sample, ...], permits: Any, holder: str) -> UnitReport:
+class WorkerState:
+    """What a Ray worker process keeps from one unit to the next: one event loop and, on it, the grading
+    pool, the adapters (with their open connections) and the response caches, built on first use."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pools: dict[tuple[int, float], GradePool] = {}
+        self.adapters: dict[str, Adapter] = {}
+        self.caches: dict[Any, ResponseCache] = {}
+
+    def adapter(self, recipe: AdapterRecipe) -> Adapter:
+        key = recipe.key()
+        if key not in self.adapters:
+            self.adapters[key] = recipe.build()
+        return self.adapters[key]
+
+    def pool(self, cfg: RunConfig) -> GradePool:
+        key = (cfg.grade_workers, cfg.grade_time_limit_s)
+        if key not in self.pools:
+            self.pools[key] = GradePool(*key)
+        return self.pools[key]
+
+    def cache(self, cfg: RunConfig, adapter: Adapter) -> ResponseCache | None:
+        if not (cfg.use_cache and adapter.cacheable):
+            return None
+        if cfg.cache_path not in self.caches:
+            self.caches[cfg.cache_path] = ResponseCache(cfg.cache_path)
+        return self.caches[cfg.cache_path]
+
+
+_worker: WorkerState | None = None
+
+
+async def _unit_async(state: WorkerState, payload: RunPayload, samples: tuple[Sample, ...], permits: Any,
+                      holder: str) -> UnitReport:
     start = time.perf_counter()
-    adapter = payload.adapter.build()
-    judge = payload.judge.build() if payload.judge else None
-    cfg = payload.config
-    cache = ResponseCache(cfg.cache_path) if cfg.use_cache and adapter.cacheable else None
-    pool = GradePool(cfg.grade_workers, cfg.grade_time_limit_s)
+    adapter = state.adapter(payload.adapter)
+    judge = state.adapter(payload.judge) if payload.judge else None
+    cache = state.cache(payload.config, adapter)
     guard = EndpointGuard()
     gate = PermitGate(permits, holder)
     try:
-        results = await evaluate(_evaluator(payload, adapter, judge, pool, cache, guard), samples,
-                                 payload.concurrency, gate)
+        results = await evaluate(_evaluator(payload, adapter, judge, state.pool(payload.config), cache, guard),
+                                 samples, payload.concurrency, gate)
     finally:
         await gate.close()
-        pool.close()
         if cache is not None:
-            cache.close()
-        await adapter.aclose()
-        if judge is not None:
-            await judge.aclose()
+            cache.flush()
     return UnitReport(results, _node(), os.getpid(), time.perf_counter() - start, guard.stopped)
 
 
 def run_unit(payload: RunPayload, samples: tuple[Sample, ...], permits: Any, holder: str) -> UnitReport:
-    """The Ray task of a remote-API unit."""
-    return asyncio.run(_unit_async(payload, samples, permits, holder))
+    """The Ray task of a remote-API unit (a worker process runs one at a time, on its kept event loop)."""
+    global _worker
+    if _worker is None:
+        _worker = WorkerState()
+    return _worker.loop.run_until_complete(_unit_async(_worker, payload, samples, permits, holder))
 
 
 class ModelHost:
@@ -350,10 +396,7 @@ class RayExecutor:
     def _pin_to_driver(self) -> dict[str, Any]:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        try:
-            node = self.ray.get_runtime_context().get_node_id()
-        except Exception:  # a Ray Client driver is not on a node
-            return {}
+        node = self.ray.get_runtime_context().get_node_id()
         # hard affinity: a soft one lets Ray place it on any node, and a lost node would take the permits with it
         return {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=node, soft=False)}
 
