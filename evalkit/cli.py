@@ -24,9 +24,9 @@ from evalkit.cli_common import (
     generation,
     parse_json_pairs,
     parse_pairs,
+    print_errors,
 )
 from evalkit.errors import EvalkitError
-from evalkit.redact import scrub
 
 if TYPE_CHECKING:
     from evalkit.runner import RunConfig
@@ -304,20 +304,6 @@ def print_summary(path: Path, summary: dict[str, Any]) -> None:
     cli_grade.print_score_card(summary, console)
     cli_tasks.print_hs_card(summary, console)
     console.print(f"results: {path}", markup=False, highlight=False)
-
-
-def print_errors(summary: dict[str, Any], console: Any) -> None:
-    """The failed samples grouped by reason, with counts and a few ids (text from servers is never markup)."""
-    groups = summary.get("errors") or []
-    if not groups:
-        return
-    failed = sum(g["count"] for g in groups)
-    n = summary.get("counts", {}).get("n", failed)
-    console.print(f"errors: {failed} of {n} samples failed", style="bold red", markup=False, highlight=False, soft_wrap=True)
-    for group in groups:
-        more = "" if group["count"] <= len(group["ids"]) else ", …"
-        console.print(f"  {group['count']}× {scrub(group['reason'])}  ({', '.join(group['ids'])}{more})",
-                      markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

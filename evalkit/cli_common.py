@@ -67,3 +67,19 @@ def adapter_options_for(uri: str, opts: dict[str, Any]) -> dict[str, Any]:
 
     cls = adapters.get(uri.partition(":")[0])
     return {k: v for k, v in opts.items() if k in cls.options_doc or k not in ("base_url", "api_key_env")}
+
+
+def print_errors(summary: dict[str, Any], console: Any) -> None:
+    """The failed samples grouped by reason, with counts and a few ids (text from servers is never markup)."""
+    from evalkit.redact import scrub
+
+    groups = summary.get("errors") or []
+    if not groups:
+        return
+    failed = sum(g["count"] for g in groups)
+    n = summary.get("counts", {}).get("n", failed)
+    console.print(f"errors: {failed} of {n} samples failed", style="bold red", markup=False, highlight=False, soft_wrap=True)
+    for group in groups:
+        more = "" if group["count"] <= len(group["ids"]) else ", …"
+        console.print(f"  {group['count']}× {scrub(group['reason'])}  ({', '.join(group['ids'])}{more})",
+                      markup=False, highlight=False, soft_wrap=True)

@@ -166,8 +166,7 @@ def run_ends(outcome: SweepOutcome) -> list[RunEnd]:
 def _run(spec: Sweep, *, quiet: bool, report: bool, budget: ErrorBudget) -> None:
     from rich.console import Console
 
-    from evalkit.cli import print_errors
-    from evalkit.cli_common import echo_error
+    from evalkit.cli_common import echo_error, print_errors
     from evalkit.executors import run_sweep
     from evalkit.verdict import verdict
 
