@@ -9,6 +9,7 @@ exit code 2; anything else is evalkit's own bug and shows its traceback.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -391,6 +392,9 @@ cli_tasks.register(app)
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    # SIGTERM (a kill, a CI timeout, a scheduler) ends a run as Ctrl-C does: finished samples kept,
+    # run.json marked interrupted, the grading workers stopped, the folder's lock released
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         app()
     except EvalkitError as exc:  # last line of defence for a user's mistake: one sentence, no traceback

@@ -307,13 +307,15 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, fl
     writer at a time per run folder (a lock file in it): an import by hand while the marking room writes
     the same run waits its turn and starts from what the other wrote.
     """
-    import fcntl
+    from evalkit.results import RunLock, load_run
 
-    from evalkit.results import load_run
-
-    with open(Path(run.path) / ".marks.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # one writer at a time per run folder (its .lock): a run appending, an import by hand, the marking room;
+    # an import waits a little for another import, and is refused with one sentence while a run writes
+    lock = RunLock(Path(run.path), "the marks", wait_s=10.0)
+    try:
         _write_marks(load_run(run.path), marks, threshold, log)
+    finally:
+        lock.release()
 
 
 def _write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, float] | None,

@@ -3,7 +3,8 @@
 Grading is CPU work (sympy, regexes over long answers) and a hostile answer can make it slow,
 so the runner never grades on its event loop: each item goes to an idle worker process, and a
 worker that exceeds the time limit is killed and replaced. That item scores ``wrong`` with stage
-``timeout``; the run goes on.
+``timeout``; the run goes on. A worker dies with its parent and holds none of its parent's
+descriptors (:mod:`evalkit.procs`), so a killed run leaves nothing running.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ import asyncio
 import multiprocessing as mp
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
 from evalkit.grading import GraderSpec, grade
+from evalkit.procs import detach_from_parent
 from evalkit.types import Sample, Score
 
 
-def _worker_main(conn: Connection) -> None:
+def _worker_main(conn: Connection, parent: int) -> None:
+    # never outlive the run, never hold its pipe, results file, cache, lock or sockets
+    detach_from_parent(parent, keep={2, conn.fileno()})
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     while True:
         try:
             msg = conn.recv()
@@ -61,7 +67,7 @@ class GradePool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True)
         proc.start()
         child.close()
         worker = _Worker(proc, parent)
@@ -123,8 +129,10 @@ class GradePool:
             if self._idle is not None:
                 self._idle.put_nowait(worker)
 
-    def close(self) -> None:
-        for worker in list(self._all):
+    def close(self, grace_s: float = 2.0) -> None:
+        """Ask every worker to exit; one still busy after ``grace_s`` (all together) is killed."""
+        workers = list(self._all)
+        for worker in workers:
             try:
                 worker.conn.send(None)
             except OSError:
@@ -133,10 +141,15 @@ class GradePool:
                 asyncio.get_running_loop().remove_reader(worker.conn.fileno())
             except (RuntimeError, ValueError, OSError):
                 pass
-            worker.proc.join(timeout=2)
+        # (a worker closed its copy of multiprocessing's sentinel, so Process.join(timeout) cannot wait
+        # for it: poll with waitpid(WNOHANG) instead)
+        deadline = time.monotonic() + grace_s
+        while any(w.proc.is_alive() for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for worker in workers:
             if worker.proc.is_alive():
                 worker.proc.kill()
+            worker.proc.join()
             worker.conn.close()
         self._all.clear()
         self._idle = None
-

@@ -48,6 +48,69 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+LOCK_FILE = ".lock"
+
+
+class FolderInUse(ResultsError):
+    """Another process holds the run folder (a run, a sweep, a marks import); the message names it."""
+
+
+class RunLock:
+    """An exclusive lock on a run folder, held by one process at a time (``flock`` on ``.lock``).
+
+    The kernel releases it when the holder exits, however it exits (a SIGKILL included), so a lock
+    never outlives its process. The lock file says who holds it: pid, host, command, since when.
+    """
+
+    def __init__(self, folder: Path, purpose: str, wait_s: float = 0.0) -> None:
+        import fcntl
+        import time
+
+        self.folder = folder
+        self._fd = -1
+        self._fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = self._holder()
+                    os.close(self._fd)
+                    self._fd = -1
+                    raise FolderInUse(f"{folder} is in use by {holder}; wait for it to finish, or give "
+                                      f"{purpose} another folder") from None
+                time.sleep(0.05)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv),
+                "purpose": purpose, "since": now_iso()}
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json_line(info), 0)
+
+    def _holder(self) -> str:
+        try:
+            raw = os.pread(self._fd, 65536, 0).decode("utf-8", "replace")
+            info = json.loads(raw)
+            return (f"process {info.get('pid')} on {info.get('host')} ({info.get('purpose', 'a run')}: "
+                    f"{info.get('command', '?')}, since {info.get('since', '?')})")
+        except (OSError, ValueError, AttributeError):
+            return "another process"
+
+    @classmethod
+    def take(cls, folder: Path, purpose: str, wait_s: float = 0.0) -> RunLock:
+        """Create ``folder`` if needed and lock it."""
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(folder, purpose, wait_s)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = -1
+
+    def __del__(self) -> None:  # a lock dropped unreleased (an exception while opening) frees the folder
+        self.release()
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace a JSON file whole (temp file, fsync, rename); see :mod:`evalkit.fileio`."""
     from evalkit.fileio import write_json_atomic as write

@@ -29,6 +29,7 @@ from evalkit.progress import Progress, RunStats
 from evalkit.results import (
     RUN_FILE,
     SAMPLES_FILE,
+    RunLock,
     SampleWriter,
     compact_samples,
     environment_record,
@@ -347,6 +348,7 @@ class RunFolder:
         self.stats = stats
         self.on_result = on_result
         self.writer = SampleWriter(path / SAMPLES_FILE)
+        self.lock: RunLock | None = None  # the folder's lock, held until release()
 
     @classmethod
     def open(cls, task: Task, adapter: Adapter, cfg: RunConfig, stats: RunStats,
@@ -356,6 +358,7 @@ class RunFolder:
         the folder's run.json when the caller already read it (None: there is none), else it is read here."""
         path = cfg.output or default_run_dir(cfg.results_root, task, adapter)
         samples = select_samples(task, cfg)
+        lock = RunLock.take(path, "this run (--output)")  # one writer per folder, for the run's lifetime
         if old is False:
             old = _old_record(path) if (path / RUN_FILE).exists() else None
         assert not isinstance(old, bool)
@@ -370,7 +373,9 @@ class RunFolder:
         stats.resumed = len(samples) - len(todo)
         record = _record(path, task, adapter, cfg, old or {}, len(samples), len(finished))
         write_json_atomic(path / RUN_FILE, record)
-        return cls(task, adapter.uri, cfg, path, record, todo, stats, on_result)
+        folder = cls(task, adapter.uri, cfg, path, record, todo, stats, on_result)
+        folder.lock = lock
+        return folder
 
     def write(self, result: SampleResult) -> None:
         """Append a finished sample to ``samples.jsonl`` and count it."""
@@ -390,6 +395,12 @@ class RunFolder:
 
     def close(self) -> None:
         self.writer.close()
+
+    def release(self) -> None:
+        """Let go of the folder's lock (after the last write; the process's exit does it too)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def mark(self, status: str, reason: str | None = None) -> None:
         """Record in run.json that the run ended without finishing (``stopped``, ``interrupted``, ``unfinished``)."""
@@ -529,8 +540,14 @@ class Runner:
                                guard=guard)
 
     async def run(self) -> RunOutcome:
-        cfg = self.cfg
         folder = self.open_folder()
+        try:
+            return await self._run(folder)
+        finally:
+            folder.release()
+
+    async def _run(self, folder: RunFolder) -> RunOutcome:
+        cfg = self.cfg
         guard = EndpointGuard()
         try:
             cache = ResponseCache(cfg.cache_path) if cfg.use_cache and self.adapter.cacheable else None

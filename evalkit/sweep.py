@@ -424,6 +424,7 @@ class Ledger:
 
     def _finish(self, run: SweepRun) -> None:
         run.summary = run.opened.finish()
+        run.opened.release()
         self.stats.runs_done += 1
 
     def finish_idle_runs(self) -> None:
@@ -453,6 +454,7 @@ class Ledger:
             if run.summary is None and (interrupted or run.failures):
                 run.folder.mark("interrupted" if interrupted else "unfinished",
                                 None if interrupted else "; ".join(sorted(set(run.failures))))
+            run.folder.release()
 
     def outcome(self) -> SweepOutcome:
         return SweepOutcome(self.sweep, self.runs, self.stats, self.duplicates, sorted(self.nodes))

@@ -184,6 +184,9 @@ def _compare_in_child(msg: tuple, sp: Any) -> tuple[str, bool, str]:  # pragma: 
 
 def serve(memory: int) -> None:  # pragma: no cover - runs in the child
     """The child's loop: length-prefixed pickles in on stdin, verdicts out on stdout."""
+    from evalkit.procs import die_with_parent
+
+    die_with_parent(os.getppid())  # a busy comparison never outlives the grader that asked for it
     try:
         import resource
 
