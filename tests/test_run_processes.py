@@ -38,8 +38,8 @@ class Slow(Adapter):
         return Response(text=f"故选{request.sample.target}")
 
 
-def slow_grade(sample, output, **options):
-    time.sleep(float(options.get("sleep", 0)))
+def slow_grade(sample, output, *, sleep: float = 0.0):
+    time.sleep(float(sleep))
     return choice(sample, output)
 
 
