@@ -1,13 +1,15 @@
 """The ``evalkit sweep`` command (registered on the main app by ``register``).
 
-Thin: read the sweep file or the repeated ``--task``/``--model`` flags into a
-:class:`~evalkit.sweep.Sweep`, let flags override the file, run it with the chosen executor,
-print one row per run and the failed samples by reason, write the report, and exit as
-:mod:`evalkit.verdict` says (3 samples failed, 4 a run unfinished; re-running resumes).
+Thin: parse the flags into :class:`SweepFlags`, which reads the sweep file or the repeated
+``--task``/``--model`` flags into a :class:`~evalkit.sweep.Sweep` and lets flags override the
+file; run it with the chosen executor, print one row per run and the failed samples by reason,
+write the report, and exit as :mod:`evalkit.verdict` says (3 samples failed, 4 a run unfinished;
+re-running resumes).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from evalkit.sweep import Sweep, SweepOutcome
+    from evalkit.types import GenerationConfig
     from evalkit.verdict import ErrorBudget, RunEnd
 
 
@@ -57,13 +60,26 @@ def sweep(
       evalkit sweep --task gaokao-math --task mmlu --model openai:a --model openai:b --base-url http://host:8000/v1 -o results/ab\n
       (re-run the same command to resume: finished samples are skipped)
     """
-    from evalkit.cli_common import fail, parse_json_pairs, parse_pairs
+    from evalkit.cli_common import fail, generation, parse_pairs
     from evalkit.errors import EvalkitError
     from evalkit.verdict import ErrorBudget, Interrupted
 
+    adapter_options = parse_pairs(model_opt, "-M")
+    if base_url:
+        adapter_options["base_url"] = base_url
+    if api_key_env:
+        adapter_options["api_key_env"] = api_key_env
+    flags = SweepFlags(
+        file=file, tasks=tuple(task or ()), models=tuple(model or ()), executor=executor, address=address,
+        output=output, include=tuple(include or ()), data=data, task_options=parse_pairs(task_opt, "-T"),
+        adapter_options=adapter_options, judge=judge, judge_options=parse_pairs(judge_opt, "-J"),
+        concurrency=concurrency, shard_size=shard_size, limit=limit, seed=seed, repeats=repeats, gpus=gpus,
+        use_cache=not no_cache, max_retries=max_retries, timeout_s=timeout,
+        generation=generation(max_tokens, temperature, None, None, None),
+    )
     try:
         budget = ErrorBudget.parse(max_errors)
-        spec = _build(locals(), parse_pairs, parse_json_pairs)
+        spec = flags.sweep()
         if dry_run:
             _print_plan(spec)
             return
@@ -78,63 +94,92 @@ def sweep(
         fail(str(exc), exc.exit_code)
 
 
-def _build(a: dict[str, Any], parse_pairs: Any, parse_json_pairs: Any) -> Sweep:
-    from dataclasses import replace
+@dataclass(frozen=True)
+class SweepFlags:
+    """What ``evalkit sweep`` was asked on its command line: a sweep file, or tasks and models, and
+    the settings that override the file's."""
 
-    from evalkit.cli_common import adapter_options_for as _options_for
-    from evalkit.cli_common import generation as _generation
-    from evalkit.sweep import ModelSpec, Sweep, SweepError, SweepTask, load_sweep, model_spec, resolve_task
-    from evalkit.tasks import include
+    file: Path | None
+    generation: GenerationConfig
+    tasks: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    executor: str | None = None
+    address: str | None = None
+    output: Path | None = None
+    include: tuple[Path, ...] = ()
+    data: str | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)
+    adapter_options: dict[str, Any] = field(default_factory=dict)  # -M, --base-url, --api-key-env
+    judge: str | None = None
+    judge_options: dict[str, Any] = field(default_factory=dict)
+    concurrency: int | None = None
+    shard_size: int | None = None
+    limit: int | None = None
+    seed: int | None = None
+    repeats: int | None = None
+    gpus: float | None = None
+    use_cache: bool = True
+    max_retries: int | None = None
+    timeout_s: float | None = None
 
-    for folder in a["include"] or []:
-        include(folder)
-    if a["file"] is not None:
-        if a["task"] or a["model"]:
-            raise SweepError(f"{a['file']}: give tasks and models in the sweep file or with --task/--model, not both")
-        spec = load_sweep(a["file"])
-    else:
-        if not a["task"] or not a["model"]:
+    def sweep(self) -> Sweep:
+        """The sweep these flags name: the file's (with the flags over it) or one made of the flags."""
+        from evalkit.sweep import ModelSpec, SweepError, load_sweep
+        from evalkit.tasks import include
+
+        for folder in self.include:
+            include(folder)
+        if self.file is not None:
+            if self.tasks or self.models:
+                raise SweepError(f"{self.file}: give tasks and models in the sweep file or with --task/--model, not both")
+            spec = load_sweep(self.file)
+        else:
+            spec = self._from_flags()
+        if self.judge:
+            spec.judge = ModelSpec(self.judge, self.judge_options)
+        self._override(spec)
+        if spec.address and spec.executor != "ray":
+            raise SweepError("--address names a Ray cluster; use it with --executor ray")
+        return spec
+
+    def _from_flags(self) -> Sweep:
+        from evalkit.cli_common import adapter_options_for
+        from evalkit.sweep import ModelSpec, Sweep, SweepError, SweepTask, resolve_task
+
+        if not self.tasks or not self.models:
             raise SweepError("evalkit sweep needs a sweep file, or at least one --task and one --model")
-        adapter_opts = parse_pairs(a["model_opt"], "-M")
-        if a["base_url"]:
-            adapter_opts["base_url"] = a["base_url"]
-        if a["api_key_env"]:
-            adapter_opts["api_key_env"] = a["api_key_env"]
-        task_opts = parse_pairs(a["task_opt"], "-T")
-        judge = model_spec(a["judge"]) if a["judge"] else None
-        tasks = [SweepTask(resolve_task(t, data=a["data"], options=task_opts, judge=judge is not None)) for t in a["task"]]
-        models = [ModelSpec(uri, _options_for(uri, adapter_opts)) for uri in a["model"]]
-        spec = Sweep(tasks=tasks, models=models, judge=judge, name="sweep", output=Path("results") / "sweep")
-    if a["judge"] and a["file"] is None:
-        spec.judge = ModelSpec(a["judge"], parse_pairs(a["judge_opt"], "-J"))
-    cfg = spec.config
-    gen = _generation(a["max_tokens"], a["temperature"], None, None, None)
-    spec.config = replace(
-        cfg,
-        concurrency=a["concurrency"] or cfg.concurrency,
-        limit=a["limit"] or cfg.limit,
-        seed=a["seed"] if a["seed"] is not None else cfg.seed,
-        use_cache=cfg.use_cache and not a["no_cache"],
-        max_retries=a["max_retries"] if a["max_retries"] is not None else cfg.max_retries,
-        timeout_s=a["timeout"] or cfg.timeout_s,
-        generation=cfg.generation.merged(gen),
-        progress=False,
-    )
-    if a["repeats"]:
-        start = spec.config.seed if spec.config.seed is not None else 1
-        spec.seeds = [start + i for i in range(a["repeats"])] if a["repeats"] > 1 else [spec.config.seed]
-    elif a["seed"] is not None:
-        spec.seeds = [a["seed"]]
-    if a["gpus"] is not None:
-        spec.models = [replace(m, gpus=a["gpus"]) for m in spec.models]
-    for key in ("executor", "address", "output", "shard_size"):
-        if a[key] is not None:
-            setattr(spec, key, a[key])
-    if spec.executor not in ("local", "ray"):
-        raise SweepError(f"--executor {spec.executor!r}: choose local or ray")
-    if spec.address and spec.executor != "ray":
-        raise SweepError("--address names a Ray cluster; use it with --executor ray")
-    return spec
+        tasks = [SweepTask(resolve_task(t, data=self.data, options=self.task_options, judge=bool(self.judge)))
+                 for t in self.tasks]
+        models = [ModelSpec(uri, adapter_options_for(uri, self.adapter_options)) for uri in self.models]
+        return Sweep(tasks=tasks, models=models, name="sweep", output=Path("results") / "sweep")
+
+    def _override(self, spec: Sweep) -> None:
+        from evalkit.sweep import EXECUTORS, SweepError
+
+        cfg = spec.config
+        spec.config = replace(
+            cfg,
+            concurrency=self.concurrency or cfg.concurrency,
+            limit=self.limit or cfg.limit,
+            seed=self.seed if self.seed is not None else cfg.seed,
+            use_cache=cfg.use_cache and self.use_cache,
+            max_retries=self.max_retries if self.max_retries is not None else cfg.max_retries,
+            timeout_s=self.timeout_s or cfg.timeout_s,
+            generation=cfg.generation.merged(self.generation),
+            progress=False,
+        )
+        if self.repeats:
+            start = spec.config.seed if spec.config.seed is not None else 1
+            spec.seeds = [start + i for i in range(self.repeats)] if self.repeats > 1 else [spec.config.seed]
+        elif self.seed is not None:
+            spec.seeds = [self.seed]
+        if self.gpus is not None:
+            spec.models = [replace(m, gpus=self.gpus) for m in spec.models]
+        for key in ("executor", "address", "output", "shard_size"):
+            if getattr(self, key) is not None:
+                setattr(spec, key, getattr(self, key))
+        if spec.executor not in EXECUTORS:
+            raise SweepError(f"--executor {spec.executor!r}: choose one of {', '.join(EXECUTORS)}")
 
 
 def _print_plan(spec: Sweep) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +49,18 @@ def scores(run_dir: Path) -> dict[str, tuple[float, str | None]]:
 def sweep_scores(root: Path) -> dict[str, dict[str, tuple[float, str | None]]]:
     """Run folder name → its scores, for every run folder under a sweep folder."""
     return {p.parent.name: scores(p.parent) for p in sorted(root.glob("*/run.json"))}
+
+
+def written(root: Path) -> int:
+    """Samples written so far in every run folder under a sweep folder (a torn line does not count)."""
+    return sum(len(lines(p.parent)) for p in root.glob("*/samples.jsonl"))
+
+
+def kill_when_written(proc: subprocess.Popen[bytes], root: Path, n: int, timeout: float = 90) -> int:
+    """SIGKILL a sweep's driver once ``n`` samples are written under ``root``; the samples written then."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None and written(root) < n:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return written(root)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO
-from sweep_helpers import answer, lines, scores, sweep_scores, write_tasks
+from sweep_helpers import answer, kill_when_written, scores, sweep_scores, write_tasks
 
 from evalkit.adapters import make_adapter
 from evalkit.executors import run_sweep
@@ -205,23 +203,31 @@ def test_a_sweep_killed_with_sigkill_resumes_every_sample_once(tmp_path: Path) -
         return [sys.executable, "-m", "evalkit.cli", "sweep", str(sweep_file), "-o", out, "-q", "--no-report"]
 
     subprocess.run(cmd("full"), check=True, env=env, cwd=tmp_path, capture_output=True, timeout=120)
-    proc = subprocess.Popen(cmd("killed"), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        done = sum(p.read_text().count("\n") for p in (tmp_path / "killed").glob("*/samples.jsonl"))
-        if done >= 200:
-            break
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    written = sum(len(lines(p.parent)) for p in (tmp_path / "killed").glob("*/samples.jsonl"))
-    assert 150 <= written < 500, "the sweep must be killed halfway"
+    proc = subprocess.Popen(cmd("killed"), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert 150 <= kill_when_written(proc, tmp_path / "killed", 200) < 500, "the sweep must be killed halfway"
     subprocess.run(cmd("killed"), check=True, env=env, cwd=tmp_path, capture_output=True, timeout=120)
     resumed = sweep_scores(tmp_path / "killed")
     assert resumed == sweep_scores(tmp_path / "full")
     assert sum(len(s) for s in resumed.values()) == 500
     for record in (tmp_path / "killed").glob("*/run.json"):
         assert json.loads(record.read_text())["status"] == "finished"
+def test_flags_override_the_sweep_file(tmp_path: Path) -> None:
+    from evalkit.cli_sweep import SweepFlags
+    from evalkit.types import GenerationConfig
+
+    write_tasks(tmp_path, {"alpha": 3})
+    path = _write(tmp_path / "s.yaml", "tasks: [alpha.jsonl]\nmodels: [reference, {uri: 'random:1', gpus: 1}]\n"
+                                       "concurrency: 8\nshard_size: 50\nrun: {max_retries: 1}\n")
+    spec = SweepFlags(file=path, generation=GenerationConfig(max_tokens=9), concurrency=3, shard_size=7, repeats=2,
+                      seed=10, gpus=0.5, judge="reference", executor="ray", address="auto", use_cache=False).sweep()
+    assert (spec.config.concurrency, spec.shard_size, spec.seeds) == (3, 7, [10, 11])
+    assert spec.config.max_retries == 1 and not spec.config.use_cache and spec.config.generation.max_tokens == 9
+    assert [m.gpus for m in spec.models] == [0.5, 0.5] and spec.judge is not None and spec.judge.uri == "reference"
+    assert (spec.executor, spec.address) == ("ray", "auto")
+    with pytest.raises(SweepError, match="not both"):
+        SweepFlags(file=path, generation=GenerationConfig(), tasks=("alpha",)).sweep()
+
+
 def test_ray_executor_without_ray_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
     tasks = write_tasks(tmp_path / "tasks", {"alpha": 3})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO
-from sweep_helpers import answer, lines, sweep_scores, write_tasks
+from sweep_helpers import answer, kill_when_written, lines, sweep_scores, write_tasks
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -194,15 +193,7 @@ def test_a_ray_driver_killed_with_sigkill_resumes_like_evalkit_run(cluster: Any,
                "--address", cluster.address, "-o", "killed", "-q", "--no-report"]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         driver = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 90
-        while time.time() < deadline and driver.poll() is None:
-            if sum(len(lines(p.parent)) for p in (tmp_path / "killed").glob("*/samples.jsonl")) >= 100:
-                break
-            time.sleep(0.02)
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
-        written = sum(len(lines(p.parent)) for p in (tmp_path / "killed").glob("*/samples.jsonl"))
-        assert 100 <= written < 480, "the driver must be killed halfway"
+        assert 100 <= kill_when_written(driver, tmp_path / "killed", 100) < 480, "the driver must be killed halfway"
         again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
         assert again.returncode == 0, again.stderr[-2000:]
     assert whole.ok
