@@ -299,7 +299,7 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
 
 
 def write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, float] | None,
-                log: dict[str, Any]) -> None:
+                log: dict[str, Any]) -> None:  # run: a loaded Run, or its folder
     """Add marks (one, or a list, per sample) to a run, reconcile, and rewrite samples, summary and the log.
 
     ``threshold`` overrides the item's (one number, or one per sample id). A log entry with a ``round``
@@ -311,9 +311,10 @@ def write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, fl
 
     # one writer at a time per run folder (its .lock): a run appending, an import by hand, the marking room;
     # an import waits a little for another import, and is refused with one sentence while a run writes
-    lock = RunLock(Path(run.path), "the marks", wait_s=10.0)
+    path = Path(getattr(run, "path", run))  # a loaded run or its folder: it is read again under the lock
+    lock = RunLock(path, "the marks", wait_s=10.0)
     try:
-        _write_marks(load_run(run.path), marks, threshold, log)
+        _write_marks(load_run(path), marks, threshold, log)
     finally:
         lock.release()
 

@@ -206,8 +206,7 @@ def flush_round(db_path: Path) -> int:
 def _flush(store: Store, db_path: Path) -> int:
     from evalkit.cli_grade import write_marks
     from evalkit.grading.gaokao import Mark
-    from evalkit.results import load_run
-
+    from evalkit.results import FolderInUse
     dirty = store.dirty()
     if not dirty:
         return 0
@@ -229,7 +228,10 @@ def _flush(store: Store, db_path: Path) -> int:
             thresholds[ans.sample_id] = ans.threshold
         if marks:
             path = runs[run_id][0]
-            write_marks(load_run(path), marks, thresholds, {"round": str(db_path), "grader": "marking room"})
+            try:
+                write_marks(Path(path), marks, thresholds, {"round": str(db_path), "grader": "marking room"})
+            except FolderInUse:
+                continue  # a run or an import holds the folder: these answers stay dirty, tried next pass
             written += len(marks)
         store.mark_written({ans.id: version for ans, version in answers},
                            [ans.id for ans, _ in answers if ans.sample_id in marks])
