@@ -76,6 +76,7 @@ def run(
     data: Annotated[str | None, typer.Option("--data", help="Point the task at a local copy of its data (file or folder).")] = None,
     task_opt: Annotated[list[str] | None, typer.Option("-T", "--task-option", help="Task option KEY=VALUE (repeatable).")] = None,
     model_opt: Annotated[list[str] | None, typer.Option("-M", "--model-option", help="Adapter option KEY=VALUE (repeatable).")] = None,
+    model_name: Annotated[list[str] | None, typer.Option("--model-name", help="Display name of each --model, in order (e.g. GPT-4o for replay:gpt4o.jsonl); also -M name=.")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Endpoint of an OpenAI-compatible server.")] = None,
     api_key_env: Annotated[str | None, typer.Option("--api-key-env", help="Name of the environment variable that holds the API key.")] = None,
     judge: Annotated[str | None, typer.Option("--judge", help="Adapter URI of the LLM judge for rubric-graded items.")] = None,
@@ -127,6 +128,9 @@ def run(
         output = resume
         if not (resume / "run.json").exists():
             fail(f"--resume {resume}: not a run folder (no run.json)")
+    if model_name and len(model_name) != len(model):
+        fail(f"--model-name was given {len(model_name)} time(s) for {len(model)} --model(s); give one name per model, "
+             "in the same order")
     if output is not None and (len(task) > 1 or len(model) > 1):
         fail("--output names one run folder; give one --task and one --model with it")
     adapter_options = parse_pairs(model_opt, "-M")
@@ -135,7 +139,8 @@ def run(
     if api_key_env:
         adapter_options["api_key_env"] = api_key_env
     options = RunOptions(
-        tasks=tuple(task), models=tuple(model), include=tuple(include or ()), data=data,
+        tasks=tuple(task), models=tuple(model), model_names=tuple(model_name or ()), include=tuple(include or ()),
+        data=data,
         task_options=parse_pairs(task_opt, "-T"), adapter_options=adapter_options, judge=judge,
         judge_options=parse_pairs(judge_opt, "-J"), grader_options=parse_json_pairs(grader_opt, "--grader-option"),
         concurrency=concurrency, limit=limit, ids=tuple(i.strip() for i in ids.split(",")) if ids else None,
@@ -169,6 +174,7 @@ class RunOptions:
     tasks: tuple[str, ...]
     models: tuple[str, ...]
     generation: GenerationConfig
+    model_names: tuple[str, ...] = ()  # --model-name, one per --model
     include: tuple[Path, ...] = ()
     data: str | None = None
     task_options: dict[str, Any] = field(default_factory=dict)
@@ -190,6 +196,13 @@ class RunOptions:
     progress: bool = True
     report: bool = True
     dry_run: bool = False
+
+    def model_options(self, i: int) -> dict[str, Any]:
+        """The options of the i-th --model: the -M options it declares, and its --model-name."""
+        opts = adapter_options_for(self.models[i], self.adapter_options)
+        if self.model_names:
+            opts["name"] = self.model_names[i]
+        return opts
 
     def run_config(self) -> RunConfig:
         """The configuration every run of this command shares (the judge is added per run)."""
@@ -224,12 +237,12 @@ def run_all(options: RunOptions) -> list[RunEnd]:
         ends = _run_as_sweep(tasks, options, cfg)
     else:
         uri = options.models[0]
-        adapter = make_adapter(uri, adapter_options_for(uri, options.adapter_options))
+        adapter = make_adapter(uri, options.model_options(0))
         judge = make_adapter(options.judge, options.judge_options) if options.judge else None
         outcome = run_sync(tasks[0], adapter, replace(cfg, judge=judge))
         if outcome.summary is not None:
             print_summary(outcome.path, outcome.summary)
-        ends = [RunEnd(f"{tasks[0].name} × {adapter.uri}", outcome.path, outcome.summary, outcome.stopped,
+        ends = [RunEnd(f"{tasks[0].name} × {adapter.label}", outcome.path, outcome.summary, outcome.stopped,
                        outcome.not_sent)]
     paths = [end.path for end in ends if end.summary is not None]
     if options.report and paths:
@@ -244,7 +257,7 @@ def _dry_run(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> None:
     from evalkit.runner import Runner
 
     judge = make_adapter(options.judge, options.judge_options) if options.judge else None
-    adapters = [make_adapter(uri, adapter_options_for(uri, options.adapter_options)) for uri in options.models]
+    adapters = [make_adapter(uri, options.model_options(i)) for i, uri in enumerate(options.models)]
     for task in tasks:
         task_check = None
         for adapter in adapters:
@@ -252,7 +265,7 @@ def _dry_run(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> None:
             task_check = runner.check(task_check)
             done = runner.finished_before()
             folder = str(cfg.output) if cfg.output else f"a new folder under {cfg.results_root}/ (not created)"
-            typer.echo(describe(f"{task.name} × {adapter.uri}", task_check, to_run=len(task_check.samples) - done,
+            typer.echo(describe(f"{task.name} × {adapter.label}", task_check, to_run=len(task_check.samples) - done,
                                 done=done, folder=folder, grader=task.grader, metrics=task.metrics))
     typer.echo("dry run: every check passed; no model was called and nothing was written.")
 
@@ -262,7 +275,7 @@ def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list
     from evalkit.executors import run_sweep
     from evalkit.sweep import ModelSpec, Sweep, SweepTask
 
-    models = [ModelSpec(uri, adapter_options_for(uri, options.adapter_options)) for uri in options.models]
+    models = [ModelSpec(uri, options.model_options(i)) for i, uri in enumerate(options.models)]
     judge = ModelSpec(options.judge, options.judge_options) if options.judge else None
     spec = Sweep(tasks=[SweepTask(t) for t in tasks], models=models, config=replace(cfg, progress=False),
                  seeds=[cfg.seed], judge=judge)

@@ -236,7 +236,9 @@ class Run:
 
     @property
     def model(self) -> str:
-        return str(self.record.get("adapter", {}).get("uri", "?"))
+        """The model's display name (``-M name=`` / ``--model-name``), else its adapter URI."""
+        adapter = self.record.get("adapter", {})
+        return str(adapter.get("name") or adapter.get("uri", "?"))
 
     def samples_frame(self) -> pd.DataFrame:
         """One row per sample: ids, task/model, status, value, points, stage, grader, usage, metadata."""

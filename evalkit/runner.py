@@ -112,7 +112,7 @@ class EndpointGuard:
 
 def default_run_dir(root: Path, task: Task, adapter: Adapter) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = root / f"{safe_name(task.name)}__{safe_name(adapter.uri)}__{stamp}"
+    base = root / f"{safe_name(task.name)}__{safe_name(adapter.label)}__{stamp}"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -373,7 +373,7 @@ class RunFolder:
         stats.resumed = len(samples) - len(todo)
         record = _record(path, task, adapter, cfg, old or {}, len(samples), len(finished))
         write_json_atomic(path / RUN_FILE, record)
-        folder = cls(task, adapter.uri, cfg, path, record, todo, stats, on_result)
+        folder = cls(task, adapter.label, cfg, path, record, todo, stats, on_result)
         folder.lock = lock
         return folder
 
@@ -457,7 +457,7 @@ def _record(path: Path, task: Task, adapter: Adapter, cfg: RunConfig, old: dict[
             "grader": t.grader.to_dict(), "metrics": t.metrics, "modality": t.modality,
             "options": {k: str(v) for k, v in t.options.items()},
         },
-        "adapter": adapter.identity(),
+        "adapter": {**adapter.identity(), "name": adapter.label},
         "judge": cfg.judge.identity() if cfg.judge else None,
         "generation": run_generation(task, cfg).to_dict(),
         "config": {
@@ -574,7 +574,7 @@ class Runner:
 
     async def _evaluate(self, folder: RunFolder, evaluator: SampleEvaluator) -> None:
         pending = iter(folder.todo)  # shared by the workers: next() never awaits, so each sample is taken once
-        label = f"{self.task.name} × {self.adapter.uri}"
+        label = f"{self.task.name} × {self.adapter.label}"
         with Progress(label, self.stats, enabled=self.cfg.progress) as progress:
             async def worker() -> None:
                 for sample in pending:

@@ -313,7 +313,7 @@ class SweepRun:
     @property
     def label(self) -> str:
         seed = f" seed {self.seed}" if self.seed is not None else ""
-        return f"{self.runner.task.name} × {self.model.uri}{seed}"
+        return f"{self.runner.task.name} × {self.adapter.label}{seed}"
 
     @property
     def endpoint(self) -> str:
@@ -324,7 +324,7 @@ def run_folder(sweep: Sweep, task: Task, adapter: Adapter, seed: int | None) -> 
     """The run folder of task × model × seed: fixed under the sweep folder, so a re-run resumes it."""
     if sweep.output is None:
         return default_run_dir(sweep.config.results_root, task, adapter)
-    name = f"{safe_name(task.name)}__{safe_name(adapter.uri)}"
+    name = f"{safe_name(task.name)}__{safe_name(adapter.label)}"
     if len(sweep.seeds) > 1:
         name += f"__seed{seed}"
     return sweep.output / name
@@ -499,7 +499,7 @@ def plan(sweep: Sweep, *, dry_run: bool = False) -> Ledger:
         for model, adapter in zip(sweep.models, adapters, strict=True):
             for seed in sweep.seeds:
                 path = run_folder(sweep, entry.task, adapter, seed)
-                label = f"{entry.task.name} × {model.uri}"
+                label = f"{entry.task.name} × {adapter.label}"
                 if path in seen:
                     raise SweepError(f"{label} and {seen[path]} would share the run folder {path}; "
                                      "give the models distinct URIs")

@@ -90,7 +90,7 @@ def test_jsonl_sample_file_is_a_task_with_images(tmp_path: Path) -> None:
            "choices": ["red", "blue"], "target": "A"}
     (tmp_path / "s.jsonl").write_text(json.dumps(rec) + "\n")
     task = get_task(str(tmp_path / "s.jsonl"))
-    assert task.grader.name == "choice" and task.modality == "mixed"
+    assert task.grader.name == "choice" and task.modality == "image"  # every sample has one
     parts = task.render(task.samples[0])[0].content
     assert [type(p) for p in parts] == [Text, Image, Text]  # the image sits where its marker was
     assert parts[0].text == "Colour of " and parts[2].text.startswith("?")

@@ -27,13 +27,21 @@ for _scheme, _target in {
 
 
 def make_adapter(uri: str, options: dict[str, Any] | None = None) -> Adapter:
-    """Build the adapter a URI names, e.g. ``make_adapter("random:7")``."""
+    """Build the adapter a URI names, e.g. ``make_adapter("random:7")``; the option ``name`` (``-M name=``,
+    ``--model-name``) is the model's display name, taken by every adapter."""
     scheme, _, rest = uri.partition(":")
     try:
         cls = adapters.get(scheme)
     except LookupError as exc:
         raise AdapterError(f"--model {uri!r}: {exc}") from None
-    return cls(rest, **(options or {}))
+    opts = dict(options or {})
+    name = opts.pop("name", None)
+    adapter = cls(rest, **opts)
+    if name is not None:
+        if not str(name).strip():
+            raise AdapterError(f"--model {uri}: the display name (-M name= / --model-name) is empty")
+        adapter.name = str(name).strip()
+    return adapter
 
 
 __all__ = ["Adapter", "AdapterError", "adapters", "make_adapter"]

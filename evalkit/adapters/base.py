@@ -59,9 +59,20 @@ class Adapter:
         self.options = options
         self.split_think = _flag(options, "split_think", True)
 
+    name: str | None = None  # the display name given with -M name= / --model-name
+
     @property
     def uri(self) -> str:
         return f"{self.scheme}:{self.target}" if self.target else self.scheme
+
+    @property
+    def label(self) -> str:
+        """How runs, summaries and reports name this model: the display name given, else :attr:`default_label`."""
+        return self.name or self.default_label
+
+    @property
+    def default_label(self) -> str:
+        return self.uri
 
     @property
     def endpoint_key(self) -> str:

@@ -98,6 +98,13 @@ def _ensure_builtins() -> None:
 def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | None = None) -> Task:
     """The task a ``--task`` argument names: a registered name, a YAML file, or a JSONL of samples."""
     path = Path(name)
+    if path.suffix in (".yaml", ".yml", ".json") and path.is_file():
+        from evalkit.tasks.gaokao import is_paper_file
+
+        if is_paper_file(path):  # a Gaokao paper is a task: the built-in paper's prompts, named after it
+            if data is not None:
+                raise TaskError(f"--data {data}: the paper {path.name} is its own data; give it as --task")
+            return get_task(PAPER_TASK, data=str(path.resolve()), options=options)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         from evalkit.tasks.schema import task_from_yaml
 
@@ -152,6 +159,7 @@ def _check_factory_options(name: str, factory: Callable[..., Any], options: dict
 
 
 JSONL_OPTIONS = ("grader",)
+PAPER_TASK = "gaokao-math"  # the task whose prompts, grader and metrics a paper file given as --task uses
 
 
 def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
@@ -167,19 +175,28 @@ def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
     spec = DatasetSpec(format="jsonl", path=path)
     t = Task(name=path.stem, description=f"samples from {path.name}", dataset=spec, source=str(path),
              options=dict(options or {}), roots=task_roots(path.parent))
-    first = t.samples[0] if t.samples else None
-    if first is not None:
-        grader = (options or {}).get("grader") or first.metadata.get("grader")
-        if grader:
-            t.grader = GraderSpec(str(grader))
-        elif first.choices:
-            t.grader = GraderSpec("choice")
-        else:
-            t.grader = GraderSpec("math_answer")
-        if any(s.images for s in t.samples):
-            t.modality = "mixed"
+    samples = t.samples
+    if samples:
+        t.grader = GraderSpec(_jsonl_grader(samples, (options or {}).get("grader")))
+        with_images = sum(1 for s in samples if s.images)
+        t.modality = "text" if not with_images else "image" if with_images == len(samples) else "mixed"
     t.grader.check(str(path))
     return t
+
+
+def _jsonl_grader(samples: list[Any], asked: str | None) -> str:
+    """The scorer of a JSONL task: -T grader, else the samples' own metadata.grader, else by their kind —
+    choice when every sample has choices, math_answer when none has, by_type (each sample by its kind)
+    when they mix."""
+    if asked:
+        return str(asked)
+    named = {s.metadata.get("grader") for s in samples}
+    if len(named) == 1 and None not in named:
+        return str(named.pop())
+    with_choices = sum(1 for s in samples if s.choices)
+    if with_choices == len(samples):
+        return "choice"
+    return "math_answer" if with_choices == 0 else "by_type"
 
 
 def list_tasks() -> list[str]:

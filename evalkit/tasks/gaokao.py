@@ -409,6 +409,29 @@ def read_paper(path: str | Path) -> Paper:
     return parse_paper(p, data)
 
 
+def paper_identity(path: Path) -> tuple[str, str] | None:
+    """The name and title a paper file gives itself (a task pointed at it is named after it), or None for
+    a folder of papers."""
+    if not path.is_file():
+        return None
+    paper = read_paper(path)
+    return paper.name, paper.title or paper.name
+
+
+def is_paper_file(path: Path) -> bool:
+    """Whether a YAML/JSON file is a paper in evalkit's format (``paper`` and ``items``), not a task file."""
+    import yaml
+
+    if path.suffix not in (".yaml", ".yml", ".json"):
+        return False
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError):
+        return False  # whoever reads it next says what is wrong
+    return isinstance(data, dict) and "items" in data and "dataset" not in data
+
+
 def load_paper(spec: DatasetSpec) -> list[Sample]:
     """Dataset format ``gaokao-paper``: one paper file, or a folder of them (one sample per item)."""
     if spec.path is None:
@@ -419,6 +442,9 @@ def load_paper(spec: DatasetSpec) -> list[Sample]:
     if not files:
         raise PaperError(f"{spec.path}: no paper file (.yaml or .json) found")
     return [item.to_sample() for f in files for item in read_paper(f).items]
+
+
+load_paper.identity = paper_identity  # type: ignore[attr-defined]  # the data names the task
 
 
 # -- GAOKAO-Bench -------------------------------------------------------------------------------------

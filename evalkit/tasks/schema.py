@@ -192,9 +192,14 @@ def task_from_dict(
     metrics = [str(m) for m in data.get("metrics", ["accuracy"])]
     dataset = apply_task_options(path, parse_dataset(path, data["dataset"], data_override, confined_to), declared,
                                  options or {})
+    name, description, about = str(data["name"]), str(data.get("description", "")).strip(), data.get("about") or {}
+    named = named_after_data(dataset) if data_override else None
+    if named is not None:  # the task's own data was replaced by data that names itself (a Gaokao paper)
+        name, description = named
+        about = {k: v for k, v in about.items() if k == "group"}  # the card described the data it had
     return Task(
-        name=str(data["name"]),
-        description=str(data.get("description", "")).strip(),
+        name=name,
+        description=description,
         version=str(data.get("version", "1")),
         dataset=dataset,
         template=prompt.get("template"),
@@ -205,9 +210,20 @@ def task_from_dict(
         modality=modality,
         source=str(path),
         options=task_options,
-        about=parse_about(path, data.get("about") or {}),
+        about=parse_about(path, about),
         roots=dataset_roots(path.parent, dataset),
     )
+
+
+def named_after_data(dataset: DatasetSpec) -> tuple[str, str] | None:
+    """``(name, description)`` when the dataset's loader says its data names itself (``loader.identity``:
+    a Gaokao paper file has its paper name and title), else None."""
+    from evalkit.tasks.spec import loaders
+
+    if dataset.path is None or dataset.format not in loaders:
+        return None
+    identity = getattr(loaders.get(dataset.format), "identity", None)
+    return identity(dataset.path) if identity is not None else None
 
 
 def _is_builtin(path: Path) -> bool:

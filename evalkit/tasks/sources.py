@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,42 @@ def _images_from(value: Any, base: Path | None) -> list[Image]:
     return out
 
 
+SAMPLE_FIELDS = ("id", "input", "target", "choices", "images", "metadata")
+
+
+def own_sample(row: dict[str, Any], n: int, base: Path | None = None) -> Sample:
+    """A row in evalkit's own sample format: ``id``, ``input`` (text, or parts with images), ``target``,
+    ``choices``, ``images`` (paths, placed at ``<image N>`` markers or before the text) and ``metadata``.
+
+    Relative image paths (in ``images`` or in ``input`` parts) are relative to the data file's folder;
+    a field evalkit does not read is an error (it would be ignored silently otherwise).
+    """
+    from evalkit.registry import did_you_mean
+
+    for key in row:
+        if key not in SAMPLE_FIELDS:
+            raise TaskError(f"row {n}: field {key!r} is not a sample field{did_you_mean(key, SAMPLE_FIELDS)}; "
+                            f"allowed: {', '.join(SAMPLE_FIELDS)} (other data goes under metadata)")
+    sample = Sample.from_dict({k: v for k, v in row.items() if k != "images"})
+    parts = [_resolved(p, base) for p in sample.parts] if base is not None else list(sample.parts)
+    images = _images_from(row.get("images"), base)
+    if not images and parts == list(sample.parts):
+        return sample
+    return replace(sample, input=(*parts, *images))
+
+
+def _resolved(part: Any, base: Path) -> Any:
+    """An image part whose path is relative, made relative to ``base`` (the data file's folder)."""
+    if isinstance(part, Image) and isinstance(part.source, str) and not part.source.startswith(("http://", "https://")) \
+            and not Path(part.source).is_absolute():
+        return replace(part, source=str(base / part.source))
+    return part
+
+
 def row_to_sample(row: dict[str, Any], fields: dict[str, Any], n: int, base: Path | None = None) -> Sample:
     """Map one source row to a Sample through ``fields`` (defaults: evalkit's own names)."""
     if not fields and "input" in row and "id" in row:
-        return Sample.from_dict(row)
+        return own_sample(row, n, base)
     sid = _get(row, fields.get("id", "id"))
     text = _get(row, fields.get("input", "input"))
     if text is None:
