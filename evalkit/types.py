@@ -87,6 +87,20 @@ class Image:
 
 ContentPart = Text | Image
 
+def well_formed(text: str | None) -> str | None:
+    """``text`` with every lone surrogate (``"\\ud83d"`` is valid JSON but not Unicode text) replaced by
+    U+FFFD, so that it can be encoded, cached, written and shown; other text is returned as it is."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        import re
+
+        return re.sub("[\ud800-\udfff]", "\ufffd", text)
+    return text
+
+
 MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024  # an image file larger than this is refused, not read
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +42,35 @@ def write_mcq(path: Path, n: int, letters: str = "ABCD") -> Path:
 @pytest.fixture
 def mcq_file(tmp_path: Path) -> Path:
     return write_mcq(tmp_path / "mcq.jsonl", 40)
+
+
+def run_evalkit(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+                max_memory: int | None = None) -> subprocess.CompletedProcess[str]:
+    """``evalkit ARGS`` in a child process of this checkout; ``max_memory`` bounds its address space (so a
+    test of a memory bomb cannot take the machine down when the code under test is wrong)."""
+    def limit() -> None:
+        if max_memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+
+    full = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "evalkit.cli", *args], capture_output=True, text=True, env=full,
+                          timeout=timeout, preexec_fn=limit)
+
+
+def self_signed_tls(tmp: Path) -> tuple[Any, Path]:
+    """A server-side TLS context for 127.0.0.1 and its certificate (to trust); skips without openssl."""
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ctx, cert
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",

@@ -303,18 +303,9 @@ def test_silently_closed_keep_alive_connections_are_reopened_not_failed() -> Non
 
 
 def test_https_endpoint_with_a_trusted_or_untrusted_certificate(tmp_path: Path) -> None:
-    import shutil
-    import ssl
-    import subprocess
+    from conftest import self_signed_tls
 
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
+    ctx, cert = self_signed_tls(tmp_path)
     with ModelServer("secure", ssl_context=ctx) as srv:
         assert srv.url.startswith("https://")
         trusted = ask(make_adapter("openai:m", {"base_url": srv.url, "ca_file": str(cert)}))

@@ -8,29 +8,17 @@ from __future__ import annotations
 import base64
 import json
 import os
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
 import jinja2
 import pytest
-from conftest import REPO
+from conftest import run_evalkit
 
 from evalkit.errors import EvalkitError
 from evalkit.tasks import get_task
 from evalkit.types import Sample
 
-
-def evalkit(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
-            max_memory: int | None = None) -> subprocess.CompletedProcess[str]:
-    def limit() -> None:
-        if max_memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
-
-    full = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "evalkit.cli", *args], capture_output=True, text=True, env=full,
-                          timeout=timeout, preexec_fn=limit)
+evalkit = run_evalkit
 
 
 def _one_sentence(stderr: str) -> str:

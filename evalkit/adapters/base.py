@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from evalkit.errors import EvalkitError
-from evalkit.types import Request, Response
+from evalkit.types import Request, Response, well_formed
 
 # options every adapter accepts (merged into each subclass's ``options_doc``)
 SHARED_OPTIONS = {"split_think": "keep a <think>...</think> block out of the answer, as reasoning (default true)"}
@@ -102,7 +102,12 @@ class Adapter:
         return self.finish(await self.generate(request))
 
     def finish(self, response: Response) -> Response:
-        """The step every answer goes through (a cached one too): reasoning kept apart from the answer."""
+        """The step every answer goes through (a cached one too): text made well-formed (a lone surrogate,
+        valid in a JSON answer, becomes U+FFFD) and reasoning kept apart from the answer."""
+        fields = {"text": well_formed(response.text) or "", "reasoning": well_formed(response.reasoning),
+                  "error": well_formed(response.error)}
+        if any(value is not getattr(response, name) for name, value in fields.items()):
+            response = replace(response, **fields)
         return separate_reasoning(response) if self.split_think else response
 
     async def aclose(self) -> None:

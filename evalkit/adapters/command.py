@@ -142,7 +142,7 @@ class CommandAdapter(Adapter):
         record = {"id": rid, "sample_id": request.sample_id,
                   "messages": [self._message(m) for m in request.messages],
                   "config": request.config.to_dict()}
-        return (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")  # JSON escapes
 
     def _message(self, message: Message) -> dict[str, Any]:
         out = message.to_dict()

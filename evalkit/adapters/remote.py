@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from evalkit.adapters.base import Adapter, AdapterError
-from evalkit.adapters.http import HTTPClient, HTTPResponse, TransportError, split_url
+from evalkit.adapters.http import (
+    DEFAULT_MAX_BODY,
+    HTTPClient,
+    HTTPResponse,
+    Proxy,
+    TransportError,
+    proxy_for,
+    split_url,
+)
 from evalkit.adapters.limiter import AdaptiveLimiter
 from evalkit.redact import redact_options, remember, scrub, scrub_url, url_password
 from evalkit.types import Image, Request, Response
@@ -43,6 +51,10 @@ COMMON_OPTIONS: dict[str, str] = {
     "extra_body": "JSON object merged into every request body (engine-specific fields)",
     "ca_file": "PEM file of certificate authorities to trust for an https endpoint (default: the system's)",
     "verify": "verify the https endpoint's certificate (default true; false only for testing)",
+    "max_response_bytes": "largest response body read; a larger one ends that sample with an error "
+                          "(default 268435456, 256 MiB)",
+    "proxy": "HTTP proxy URL (http://[user:password@]host:port), or 'none'; default: $HTTPS_PROXY / "
+             "$HTTP_PROXY, except hosts in $NO_PROXY",
 }
 
 
@@ -158,7 +170,8 @@ class RemoteAdapter(Adapter):
     """Base for adapters that POST JSON to an HTTP endpoint. Subclasses set the class attributes below."""
 
     transport_options = frozenset(
-        {"timeout", "max_concurrency", "adaptive", "min_concurrency", "stream", "ca_file", "verify", "api_key_env"}
+        {"timeout", "max_concurrency", "adaptive", "min_concurrency", "stream", "ca_file", "verify", "api_key_env",
+         "max_response_bytes", "proxy"}
     )
 
     default_base_url: ClassVar[str] = ""
@@ -190,6 +203,8 @@ class RemoteAdapter(Adapter):
         if self.ca_file and not Path(self.ca_file).is_file():
             raise AdapterError(f"-M ca_file={self.ca_file}: no such file")
         self.image_profile = self._image_profile(options)
+        self.max_response_bytes = max(1, opt_number(options, "max_response_bytes", DEFAULT_MAX_BODY))
+        self.proxy = self._proxy(options.get("proxy"))
         self._key = self._api_key(options)
         self._client: HTTPClient | None = None
         self.min_concurrency = min(self.max_concurrency, max(1, opt_number(options, "min_concurrency", 4)))
@@ -221,6 +236,18 @@ class RemoteAdapter(Adapter):
         limits = {name: opt_number(options, name, default) for name, default in self.image_defaults.items()}
         return ImageProfile(max_side=limits["image_max_side"], max_pixels=limits["image_max_pixels"],
                             max_bytes=limits["image_max_bytes"], format=fmt)
+
+    def _proxy(self, option: Any) -> Proxy | None:
+        """The proxy to reach the endpoint through: ``-M proxy=URL|none``, else the environment's."""
+        scheme, host, port, _ = split_url(self.base_url)
+        try:
+            if option is None or option == "":
+                return proxy_for(scheme, host, port)
+            if str(option).lower() in ("none", "off", "false", "0"):
+                return None
+            return Proxy.parse(str(option))
+        except ValueError as exc:
+            raise AdapterError(f"{'-M proxy' if option else 'proxy'}: {exc}") from None
 
     def _ssl_context(self) -> Any:
         if not self.base_url.startswith("https:"):
@@ -274,7 +301,8 @@ class RemoteAdapter(Adapter):
         if images:
             meta["images"] = [{"sha256": e.sha256, "width": e.width, "height": e.height, "mime": e.mime}
                               for e in images.values()]
-        return await self._send(self.path_for(request), body.encode(), meta)
+        # a lone surrogate in a prompt goes out as the JSON escape \udXXX, never as an encoding error
+        return await self._send(self.path_for(request), body.encode("utf-8", "backslashreplace"), meta)
 
     async def _encode_images(self, request: Request) -> dict[int, Any]:
         found: list[Image] = [img for m in request.messages for img in m.images]
@@ -289,7 +317,8 @@ class RemoteAdapter(Adapter):
     def _http(self) -> HTTPClient:
         if self._client is None:
             headers = {"Accept": "application/json", "User-Agent": "evalkit", **self.auth_headers(self._key)}
-            self._client = HTTPClient(self.base_url, headers, ssl_context=self._ssl_context())
+            self._client = HTTPClient(self.base_url, headers, ssl_context=self._ssl_context(),
+                                      max_body=self.max_response_bytes, proxy=self.proxy)
         return self._client
 
     async def _send(self, path: str, body: bytes, meta: dict[str, Any]) -> Response:

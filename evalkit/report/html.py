@@ -250,7 +250,7 @@ def render_html(lb: Leaderboard, *, title: str = "evalkit report", limits: Embed
         generated=datetime.now(UTC).isoformat(timespec="seconds"), n_samples=lb.n_samples,
         images_skipped=data["imagesSkipped"], max_text=limits.max_text,
     )
-    base = len(html.encode("utf-8")) - len(SIZE_MARK)
+    base = len(html.encode("utf-8", "backslashreplace")) - len(SIZE_MARK)  # as fileio writes it
     label = _human_size(base)
     for _ in range(3):  # the label's own length can change the size it states
         label = _human_size(base + len(label.encode()))

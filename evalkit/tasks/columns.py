@@ -148,7 +148,8 @@ def _choices(row: dict[str, Any], field: Any, where: str) -> list[str]:
 
 def _shuffled(choices: list[str], sid: str) -> list[str]:
     """The options in an order fixed by the sample id (the same on every machine and run)."""
-    seed = int.from_bytes(hashlib.sha256(f"evalkit-shuffle:{sid}".encode()).digest()[:8], "big")
+    seed = int.from_bytes(hashlib.sha256(f"evalkit-shuffle:{sid}".encode("utf-8", "surrogatepass")).digest()[:8],
+                          "big")
     order = list(choices)
     random.Random(seed).shuffle(order)
     return order

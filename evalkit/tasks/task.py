@@ -87,7 +87,7 @@ class Task:
     @property
     def prompt_hash(self) -> str:
         text = json.dumps([self.template, self.system_prompt], ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     @property
     def definition_hash(self) -> str:
@@ -105,11 +105,13 @@ class Task:
             sort_keys=True,
             default=str,
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def dataset_fingerprint(self) -> str:
         """A hash over every sample's id, input, target and choices (images by content hash)."""
         h = hashlib.sha256()
         for s in self.samples:
-            h.update(json.dumps(s.to_dict(), ensure_ascii=False, sort_keys=True, default=str).encode())
+            # "surrogatepass": a lone surrogate from a data file (valid JSON, not UTF-8) is hashed, not fatal
+            h.update(json.dumps(s.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
+                     .encode("utf-8", "surrogatepass"))
         return h.hexdigest()[:16]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Answer = str | Callable[[dict[str, Any]], "str | dict[str, Any]"]
-FaultKind = Literal["status", "hang", "malformed", "close", "slow", "echo"]
+FaultKind = Literal["status", "hang", "malformed", "close", "slow", "echo", "huge", "flood"]
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -43,7 +43,8 @@ class Fault:
     when given), ``hang`` (never answer), ``malformed`` (200 with broken JSON), ``close`` (drop the
     connection unanswered), ``slow`` (answer normally after ``delay`` more seconds), ``echo`` (answer
     ``status`` with an error body that repeats the request's headers, as some servers do — the
-    ``Authorization`` header included).
+    ``Authorization`` header included), ``huge`` (200 announcing an 8 GB body, then bytes until the
+    client hangs up), ``flood`` (200 with no length, bytes until the client hangs up).
     ``times`` limits it to the first N matching requests; later ones are answered normally.
     """
 
@@ -284,6 +285,17 @@ class ModelServer:
         if fault.kind == "malformed":
             await self._send(writer, 200, b'{"id": "x", "choices": [{"message": {"content": "The ans')
             return True
+        if fault.kind in ("huge", "flood"):
+            self.statuses[fault.kind] += 1
+            length = "Content-Length: 8000000000\r\n" if fault.kind == "huge" else "Connection: close\r\n"
+            writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}\r\n".encode("latin-1"))
+            try:
+                for _ in range(8000):  # at most 8 GB at 1 MiB a write, while the client reads
+                    writer.write(b"0" * (1 << 20))
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            return False
         if fault.kind == "echo":
             echoed = "; ".join(f"{k}: {v}" for k, v in headers.items())
             await self._send(writer, fault.status, _error_body(f"invalid request ({echoed})", fault.status))
