@@ -24,6 +24,7 @@ import typer
 from evalkit.cli_common import fail as _fail
 from evalkit.errors import EvalkitError, MarksError
 from evalkit.grading.marks import csv_cell, csv_value
+from evalkit.marking import question_text, reference_text, write_marks
 from evalkit.types import SampleResult
 
 grade_app = typer.Typer(help="Human grading: export a run for teachers, import their marks.", no_args_is_help=True)
@@ -39,17 +40,6 @@ def register(app: typer.Typer) -> None:
 
 
 # -- export -------------------------------------------------------------------------------------------
-def _question_text(result: SampleResult) -> str:
-    """The question teachers read: the sample's own (runs since it was recorded), else the prompt's user text."""
-    if result.question:
-        return result.question
-    users = [m for m in result.prompt if m.get("role") == "user"]
-    parts = users[-1].get("content", []) if users else []
-    if isinstance(parts, str):
-        return parts
-    return "".join(p.get("text", "") for p in parts if isinstance(p, dict) and p.get("type") == "text")
-
-
 def _rubric_text(meta: dict[str, Any]) -> str:
     lines = []
     for k, step in enumerate(meta.get("rubric") or [], 1):
@@ -57,12 +47,6 @@ def _rubric_text(meta: dict[str, Any]) -> str:
         lines.append(f"{k}. {step.get('part', '')} {step.get('step', '')}" + (f" ⇒ {res}" if res else "")
                      + f" [{step.get('points')} 分, 累计 {step.get('cumulative')}]")
     return "\n".join(lines)
-
-
-def _reference(result: SampleResult) -> str:
-    meta = result.metadata
-    ref = meta.get("solution") or meta.get("analysis") or result.target
-    return ref if isinstance(ref, str) else json.dumps(ref, ensure_ascii=False)
 
 
 def export_rows(results: list[SampleResult], include_all: bool = False) -> list[dict[str, Any]]:
@@ -77,8 +61,8 @@ def export_rows(results: list[SampleResult], include_all: bool = False) -> list[
             "id": r.id, "paper": meta.get("paper", ""), "number": meta.get("number", ""), "type": meta.get("type", ""),
             "max_points": f"{r.score.max_points:g}", "current_points": f"{r.score.points:g}",
             "current_grader": r.score.grader, "mark": f"{human['points']:g}" if human else "",
-            "marker": (human or {}).get("marker") or "", "comment": "", "question": _question_text(r),
-            "reference": _reference(r), "rubric": _rubric_text(meta), "response": r.response or "",
+            "marker": (human or {}).get("marker") or "", "comment": "", "question": question_text(r),
+            "reference": reference_text(r), "rubric": _rubric_text(meta), "response": r.response or "",
         })
     return rows
 
@@ -298,66 +282,10 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
     return len(new)
 
 
-def write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, float] | None,
-                log: dict[str, Any]) -> None:  # run: a loaded Run, or its folder
-    """Add marks (one, or a list, per sample) to a run, reconcile, and rewrite samples, summary and the log.
-
-    ``threshold`` overrides the item's (one number, or one per sample id). A log entry with a ``round``
-    replaces the earlier entry of the same round (the marking room writes as marking proceeds). One
-    writer at a time per run folder (a lock file in it): an import by hand while the marking room writes
-    the same run waits its turn and starts from what the other wrote.
-    """
-    from evalkit.results import RunLock, load_run
-
-    # one writer at a time per run folder (its .lock): a run appending, an import by hand, the marking room;
-    # an import waits a little for another import, and is refused with one sentence while a run writes
-    path = Path(getattr(run, "path", run))  # a loaded run or its folder: it is read again under the lock
-    lock = RunLock(path, "the marks", wait_s=10.0)
-    try:
-        _write_marks(load_run(path), marks, threshold, log)
-    finally:
-        lock.release()
-
-
-def _write_marks(run: Any, marks: dict[str, Any], threshold: float | dict[str, float] | None,
-                 log: dict[str, Any]) -> None:
-    from evalkit.grading.gaokao import threshold_for, with_marks
-    from evalkit.grading.metrics import summarize
-    from evalkit.results import (
-        RUN_FILE,
-        SAMPLES_FILE,
-        compact_samples,
-        iter_sample_lines,
-        now_iso,
-        write_json_atomic,
-        write_summary,
-    )
-
-    task_default = run.record.get("task", {}).get("grader", {}).get("options", {}).get("threshold")
-    records: dict[str, dict[str, Any]] = {str(rec.get("id")): rec for rec in iter_sample_lines(run.path / SAMPLES_FILE)}
-    for sid, mark in marks.items():
-        res = SampleResult.from_dict(records[sid])
-        limit = threshold.get(sid) if isinstance(threshold, dict) else threshold
-        new = list(mark) if isinstance(mark, list | tuple) else [mark]
-        res.score = with_marks(res.score, new, threshold_for(res.metadata, task_default, limit))
-        records[sid] = {**records[sid], "score": res.score.to_dict()}
-    compact_samples(run.path / SAMPLES_FILE, records)
-    results = [SampleResult.from_dict(r) for r in records.values()]
-    summary = dict(run.summary)
-    summary.update(summarize(results, run.record.get("task", {}).get("metrics") or ["accuracy"]))
-    summary.setdefault("task", run.task)
-    summary.setdefault("model", run.model)
-    write_summary(run.path, summary)
-    record = dict(run.record)
-    entries = [e for e in record.get("grading", []) if not (log.get("round") and e.get("round") == log["round"])]
-    record["grading"] = [*entries, {"marks": len(marks), **log, "at": now_iso()}]
-    write_json_atomic(run.path / RUN_FILE, record)
-
-
 def _as_sample(result: SampleResult) -> Any:
     from evalkit.types import Sample
 
-    return Sample(result.id, _question_text(result), result.target, metadata=dict(result.metadata))
+    return Sample(result.id, question_text(result), result.target, metadata=dict(result.metadata))
 
 
 async def judge_run(run: Any, judge: Any, concurrency: int = 8, only_missing: bool = True) -> dict[str, Any]:

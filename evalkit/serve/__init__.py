@@ -6,7 +6,7 @@ an admin who watches quality. Its parts:
 
 * :mod:`evalkit.serve.store` — the round's SQLite database (WAL), people, sessions, claims, marks;
 * :mod:`evalkit.serve.round` — the answers' content, and the writer that puts settled marks into the
-  run folders through :func:`evalkit.cli_grade.write_marks` (the ``grade import`` code);
+  run folders through :func:`evalkit.marking.write_marks` (the ``grade import`` code);
 * :mod:`evalkit.serve.app` — the Starlette app (templates beside it; KaTeX from :mod:`evalkit.mathtext`).
 
 Needs the optional extra ``evalkit[serve]`` (starlette, uvicorn, python-multipart).

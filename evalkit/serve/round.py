@@ -2,7 +2,7 @@
 
 A round is the answers of one or more run folders (several models' answers to the same paper are
 marked together, shuffled and anonymised), the store that holds its state, and a writer thread that
-puts every settled answer's teachers' marks into its run folder with :func:`evalkit.cli_grade.write_marks`,
+puts every settled answer's teachers' marks into its run folder with :func:`evalkit.marking.write_marks`,
 the code ``evalkit grade import`` uses — atomically, as marking proceeds, and again at start for any
 mark the previous process committed but did not write.
 """
@@ -70,11 +70,11 @@ def _figures(result: SampleResult, run_dir: Path) -> tuple[str, ...]:
 
 
 def make_item(result: SampleResult, run_dir: Path) -> Item:
-    from evalkit.cli_grade import _question_text, _reference
+    from evalkit.marking import question_text, reference_text
 
     meta = result.metadata
     return Item(
-        question=_question_text(result), figures=_figures(result, run_dir), reference=_reference(result),
+        question=question_text(result), figures=_figures(result, run_dir), reference=reference_text(result),
         rubric=tuple(meta.get("rubric") or ()), response=result.response or "",
         machine=tuple(m for m in result.score.details.get("marks", []) if m.get("grader") not in ("human", "arbiter"))
         or ({"grader": result.score.grader, "points": result.score.points, "status": result.score.status},),
@@ -204,9 +204,10 @@ def flush_round(db_path: Path) -> int:
 
 
 def _flush(store: Store, db_path: Path) -> int:
-    from evalkit.cli_grade import write_marks
     from evalkit.grading.gaokao import Mark
+    from evalkit.marking import write_marks
     from evalkit.results import FolderInUse
+
     dirty = store.dirty()
     if not dirty:
         return 0
