@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -35,26 +37,45 @@ def _worker_main(conn: Connection, parent: int) -> None:
             return
         if msg is None:
             return
-        job_id, sample, output, spec = msg
+        job_id, fn, args = msg
         try:
-            score = grade(sample, output, spec)
+            result: tuple[str, Any] = ("ok", fn(*args))
         except Exception as exc:  # a grader bug must cost one sample, not the run
-            score = Score.error(f"grader {spec.name!r} failed: {type(exc).__name__}: {exc}", sample.max_points)
+            result = ("raised", f"{type(exc).__name__}: {exc}")
         try:
-            conn.send((job_id, score))
+            conn.send((job_id, result))
         except (BrokenPipeError, OSError):
             return
+
+
+def _grade_job(sample: Sample, output: str, spec: GraderSpec) -> Score:
+    """One grade, as a pool job."""
+    try:
+        return grade(sample, output, spec)
+    except Exception as exc:  # a grader bug must cost one sample, not the run
+        return Score.error(f"grader {spec.name!r} failed: {type(exc).__name__}: {exc}", sample.max_points)
+
+
+class GradeTimeout(Exception):
+    """A pool job ran past the time limit; its worker was killed and replaced."""
+
+
+def timeout_score(sample: Sample, spec: GraderSpec, limit: float) -> Score:
+    """How an item whose marking ran past the time limit scores: wrong, stage ``timeout``."""
+    return Score.right(False, sample.max_points, stage="timeout", grader=spec.name,
+                       reason=f"grading took longer than {limit:g}s and was stopped")
 
 
 @dataclass
 class _Worker:
     proc: Any
     conn: Connection
-    pending: dict[int, asyncio.Future[Score]] = field(default_factory=dict)
+    pending: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
 
 
 class GradePool:
-    """``await pool.grade(sample, output, spec)`` in a killable worker process."""
+    """``await pool.grade(sample, output, spec)`` in a killable worker process; ``await pool.call(fn, *args)``
+    runs any picklable function there under the same time limit (a judge scorer's deterministic marking)."""
 
     def __init__(self, workers: int = 1, time_limit: float = 30.0) -> None:
         self.size = max(1, workers)
@@ -77,7 +98,7 @@ class GradePool:
 
     def _on_readable(self, worker: _Worker) -> None:
         try:
-            job_id, score = worker.conn.recv()
+            job_id, result = worker.conn.recv()
         except (EOFError, OSError):
             self._retire(worker)
             for fut in worker.pending.values():
@@ -87,7 +108,11 @@ class GradePool:
             return
         fut = worker.pending.pop(job_id, None)
         if fut is not None and not fut.done():
-            fut.set_result(score)
+            kind, value = result
+            if kind == "ok":
+                fut.set_result(value)
+            else:
+                fut.set_exception(RuntimeError(value))
 
     def _retire(self, worker: _Worker) -> None:
         loop = asyncio.get_running_loop()
@@ -103,6 +128,17 @@ class GradePool:
             self._all.remove(worker)
 
     async def grade(self, sample: Sample, output: str, spec: GraderSpec) -> Score:
+        try:
+            score: Score = await self.call(_grade_job, sample, output, spec)
+        except GradeTimeout:
+            return timeout_score(sample, spec, self.time_limit)
+        except RuntimeError as exc:
+            return Score.error(str(exc), sample.max_points)
+        return score
+
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a worker; :class:`GradeTimeout` past the time limit, ``RuntimeError`` when it
+        raised or its worker died."""
         if self._idle is None:
             self._idle = asyncio.Queue()
             for _ in range(self.size):
@@ -110,20 +146,23 @@ class GradePool:
         worker = await self._idle.get()
         self._next_id += 1
         job_id = self._next_id
-        fut: asyncio.Future[Score] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         worker.pending[job_id] = fut
         try:
-            worker.conn.send((job_id, sample, output, spec))
+            try:
+                worker.conn.send((job_id, fn, args))
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise RuntimeError(f"cannot hand {getattr(fn, '__qualname__', fn)!r} to the grading pool: {exc}") from None
             return await asyncio.wait_for(fut, self.time_limit)
         except TimeoutError:
             self.timeouts += 1
             self._retire(worker)
             worker = self._spawn()
-            return Score.right(False, sample.max_points, stage="timeout", grader=spec.name,
-                               reason=f"grading took longer than {self.time_limit:g}s and was stopped")
-        except RuntimeError as exc:
-            worker = self._spawn()
-            return Score.error(str(exc), sample.max_points)
+            raise GradeTimeout(f"grading took longer than {self.time_limit:g}s and was stopped") from None
+        except RuntimeError:
+            if not worker.proc.is_alive():
+                worker = self._spawn()
+            raise
         finally:
             worker.pending.pop(job_id, None)
             if self._idle is not None:

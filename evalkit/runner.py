@@ -23,7 +23,8 @@ from evalkit.errors import EvalkitError
 from evalkit.fileio import safe_name
 from evalkit.grading import GraderSpec, grade_async, needs_judge
 from evalkit.grading.metrics import summarize
-from evalkit.pool import GradePool
+from evalkit.grading.offload import OFFLOAD
+from evalkit.pool import GradePool, GradeTimeout, timeout_score
 from evalkit.preflight import TaskCheck
 from evalkit.progress import Progress, RunStats
 from evalkit.results import (
@@ -295,9 +296,19 @@ class SampleEvaluator:
 
     async def _grade(self, sample: Sample, text: str) -> Score:
         spec: GraderSpec = self.task.grader
-        if needs_judge(spec):
+        if not needs_judge(spec):
+            return await self.pool.grade(sample, text, spec)
+        # judge mode: only the judge call runs on this loop; the scorer's deterministic marking goes
+        # through the grading pool (evalkit.grading.offload), under the same time limit as every grade
+        token = OFFLOAD.set(self.pool.call)
+        try:
             return await grade_async(sample, text, spec, self._judge_fn)
-        return await self.pool.grade(sample, text, spec)
+        except GradeTimeout:
+            return timeout_score(sample, spec, self.pool.time_limit)
+        except RuntimeError as exc:  # the marking raised, or its worker died
+            return Score.error(str(exc), sample.max_points)
+        finally:
+            OFFLOAD.reset(token)
 
     async def run_one(self, sample: Sample) -> SampleResult:
         sent, shown, extra_meta = self._messages(sample)

@@ -41,6 +41,7 @@ from evalkit.grading import GraderSpec, grade
 from evalkit.grading.answers import split_top
 from evalkit.grading.marks import read_marks
 from evalkit.grading.multi_rules import DEFAULT_MULTI_RULE
+from evalkit.grading.offload import bounded
 from evalkit.grading.options import PaperExtract, Rule, Tolerance
 from evalkit.grading.protocol import Check, Judge, scorer
 from evalkit.types import Sample, SampleResult, Score
@@ -137,8 +138,9 @@ def score_item(sample: Sample, output: str, *, judge: Judge | None = None, extra
     """
     kind = sample.metadata.get("type")
     if kind != "solution":
-        score = _score_objective(sample, output, extract, rule, tolerance)
-        return _ready(score) if judge is not None else score
+        if judge is not None:  # judge mode: the marking runs in the grading pool, only the judge on the loop
+            return bounded(_score_objective, sample, output, extract, rule, tolerance)
+        return _score_objective(sample, output, extract, rule, tolerance)
     names = _solution_graders(graders, grader)
     limit = threshold_for(sample.metadata, threshold)
     if judge is not None:
@@ -150,15 +152,14 @@ def score_item(sample: Sample, output: str, *, judge: Judge | None = None, extra
                      sample.max_points, limit)
 
 
-async def _ready(score: Score) -> Score:
-    return score
-
-
 async def _score_solution_async(sample: Sample, output: str, judge: Judge, names: list[str], marks_file: str | None,
                                 threshold: float) -> Score:
     marks: list[Mark] = []
     for name in names:
-        mark = await judge_mark(sample, output, judge) if name == "judge" else _sync_mark(name, sample, output, marks_file)
+        if name == "judge":
+            mark = await judge_mark(sample, output, judge)
+        else:  # deterministic: in the bounded grading pool, never on the event loop
+            mark = await bounded(_sync_mark, name, sample, output, marks_file)
         if mark is not None:
             marks.append(mark)
     return reconcile(marks, sample.max_points, threshold)

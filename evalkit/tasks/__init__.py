@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,10 @@ def _import_file(path: Path) -> None:
     if spec is None or spec.loader is None:
         raise TaskError(f"{path}: cannot import")
     module = importlib.util.module_from_spec(spec)
+    if "evalkit_user_tasks" not in sys.modules:  # a parent package, so functions of these modules pickle by name
+        package = types.ModuleType("evalkit_user_tasks")
+        package.__path__ = []
+        sys.modules["evalkit_user_tasks"] = package
     sys.modules[mod_name] = module
     spec.loader.exec_module(module)
 
