@@ -89,7 +89,7 @@ def print_leaderboard(lb: Leaderboard) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from evalkit.report.markdown import format_seconds, format_tokens, spread_label
+    from evalkit.report.markdown import format_seconds, format_tokens, n_label, spread_label
 
     table = Table(title="Leaderboard (95% bootstrap intervals; '=k' = interval overlaps another model's)")
     optional = {
@@ -103,8 +103,8 @@ def print_leaderboard(lb: Leaderboard) -> None:
         table.add_column(col, overflow="fold")
     for c in lb.cells:
         values = {
-            "Task": escape(c.task), "Rank": c.rank_label(), "Model": escape(c.model),
-            "Score [95% CI]": c.display() + (" %" if c.kind == "mean" else ""), "n": str(c.n),
+            "Task": escape(c.label), "Rank": c.rank_label() or "-", "Model": escape(c.model),
+            "Score [95% CI]": c.display() + (" %" if c.kind == "mean" else ""), "n": n_label(c),
             "Spread": spread_label(c), "Unparsed": str(c.counts.get("unparsed", 0)),
             "Errors": str(c.counts.get("error", 0)),
             "Tokens in/out": f"{format_tokens(c.prompt_tokens)}/{format_tokens(c.completion_tokens)}",
@@ -119,7 +119,7 @@ def print_leaderboard(lb: Leaderboard) -> None:
         console.print(f"[bold]{escape(spec.name)}[/bold] ({escape(weights)}): " + "; ".join(
             f"{g.rank_label()} {escape(g.model)} {g.display()}" for g in rows), highlight=False)
     for view in lb.papers:
-        totals = "; ".join(f"{r.model} {r.total:g}/{r.max_total:g}" for r in view.rows)
+        totals = "; ".join(f"{r.model} {r.total_label()}" for r in view.rows)
         console.print(f"Gaokao {escape(view.paper)}: {escape(totals)}", highlight=False)
     for w in lb.warnings:
         console.print(f"warning: {escape(w)}", style="yellow", highlight=False)
@@ -137,8 +137,13 @@ def check(
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Write --current's per-sample scores "
                                                   "to the --baseline JSON file instead of checking.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the paired bootstrap.")] = 0,
+    max_errors: Annotated[str | None, typer.Option("--max-errors", help="Failed samples a side may have and still be compared: a count (5) or a share (5%). Default 0.")] = None,
 ) -> None:
     """Check CURRENT against BASELINE per task; exit 0 held, 1 regressed, 2 could not compare.
+
+    A side that did not finish, or has failed samples beyond --max-errors, cannot be compared (exit 2):
+    its number is not the model's. A paper adds the same units as its score card (an elective pair
+    once); questions awaiting marks on either side are left out and said so.
 
     Examples:\n
       evalkit check --baseline results/baselines/gaokao.json --current results/nightly\n
@@ -162,7 +167,14 @@ def check(
             return
         typer.echo(f"baseline written: {out}")
         return
-    result = run_check(baseline, current, max_drop=max_drop, alpha=alpha, seed=seed)
+    from evalkit.verdict import BudgetError, ErrorBudget
+
+    try:
+        budget = ErrorBudget.parse(max_errors)
+    except BudgetError as exc:
+        _fail(str(exc))
+        return
+    result = run_check(baseline, current, max_drop=max_drop, alpha=alpha, seed=seed, max_errors=budget)
     print_check(result)
     if junit is not None:
         typer.echo(f"junit: {write_text(junit, render_junit(result))}")

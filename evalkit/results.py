@@ -267,6 +267,27 @@ class Run:
         return pd.DataFrame(rows)
 
 
+def run_scope(run: Run) -> str:
+    """What part of its task a run covers, for reports that must not rank it against complete runs:
+    ``""`` when it finished over the whole task, ``"limited: 120 of 844 samples"`` (``--limit``/``--ids``),
+    ``"unfinished: 300 of 844 samples"`` (stopped, interrupted, still running, or no summary)."""
+    record = run.record
+    counts = record.get("counts") or {}
+    config = record.get("config") or {}
+    selected = counts.get("samples")
+    total = counts.get("task_samples")
+    status = str(record.get("status") or ("finished" if run.summary else "?"))  # very old records had none
+    if status != "finished" or not run.summary:
+        of = f" of {selected}" if isinstance(selected, int) else ""
+        return f"unfinished ({status}): {len({r.id for r in run.results})}{of} samples"
+    if config.get("limit") is not None or config.get("ids"):
+        if isinstance(selected, int) and isinstance(total, int):
+            return "" if selected >= total else f"limited: {selected} of {total} samples"
+        how = f"--limit {config['limit']}" if config.get("limit") is not None else "--ids"
+        return f"limited: {selected if isinstance(selected, int) else '?'} samples ({how})"
+    return ""
+
+
 def load_run(path: str | Path) -> Run:
     p = Path(path)
     if not (p / RUN_FILE).exists():

@@ -481,7 +481,7 @@ def _record(path: Path, task: Task, adapter: Adapter, cfg: RunConfig, old: dict[
         "started": old.get("started") or now_iso(),
         "resumed": [*old.get("resumed", []), now_iso()] if n_resumed else old.get("resumed", []),
         "finished": None,
-        "counts": {"samples": n_samples, "already_done": n_resumed},
+        "counts": {"samples": n_samples, "task_samples": len(task.samples), "already_done": n_resumed},
     }
 
 

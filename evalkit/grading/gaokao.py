@@ -715,51 +715,122 @@ def _rate(acc: dict[str, float]) -> dict[str, float]:
     return {**acc, "rate": round(acc["points"] / acc["max_points"], 4) if acc["max_points"] else 0.0}
 
 
-def _counted(results: Sequence[SampleResult]) -> dict[str, bool]:
-    """Which results count: every item, but only the better-scored of an elective group (first on ties)."""
-    best: dict[str, SampleResult] = {}
-    for r in results:
+@dataclass(frozen=True)
+class PaperUnit:
+    """What a paper adds up: one item, or an elective group counted once — the better of its items on
+    their final marks (teachers' marks where imported; the first on ties). Every view of a paper (the
+    score card, the leaderboard and its intervals, the report's tables and charts, ``evalkit check``)
+    adds these, never the raw items, so an elective pair counts once everywhere.
+
+    A unit is *pending* while its item (or any item of its group) awaits marks (status ``skipped``):
+    it stays out of the totals, which say how many points are pending.
+    """
+
+    id: str  # the item's id; an elective group: "<paper>:elective:<group>"
+    paper: str
+    number: str  # "17", or "22/23" for an elective pair
+    section: str
+    points: float
+    max_points: float
+    status: str
+    grader: str
+    items: tuple[str, ...]  # the ids of the items it stands for
+    chosen: str | None  # the item whose marks count (None while pending)
+    year: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.status == "skipped"
+
+    @property
+    def value(self) -> float:
+        return self.points / self.max_points if self.max_points else 0.0
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """How reports place the unit: its paper, number and section (``type``), and which item counts."""
+        meta: dict[str, Any] = {"paper": self.paper, "number": self.number, "type": self.section,
+                                "section": self.section}
+        if len(self.items) > 1:
+            meta.update(elective="/".join(self.items), chosen=self.chosen or "")
+        if self.year is not None:
+            meta["year"] = self.year
+        return meta
+
+
+def _item_key(r: SampleResult) -> tuple[str, int, str]:
+    return str(r.metadata.get("paper", "")), _num(r.metadata.get("number")), r.id
+
+
+def paper_units(results: Sequence[SampleResult]) -> list[PaperUnit]:
+    """A run's results as the units its paper adds up, in the paper's order (see :class:`PaperUnit`)."""
+    groups: dict[tuple[str, str], list[SampleResult]] = {}
+    order: list[tuple[str, str] | SampleResult] = []
+    for r in sorted(results, key=_item_key):
         group = r.metadata.get("elective")
-        if group and (group not in best or r.score.points > best[group].score.points):
-            best[group] = r
-    return {r.id: (not r.metadata.get("elective") or best[r.metadata["elective"]] is r) for r in results}
+        if not group:
+            order.append(r)
+            continue
+        key = (str(r.metadata.get("paper", "")), str(group))
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(r)
+    return [_unit([entry]) if isinstance(entry, SampleResult) else _unit(groups[entry], entry) for entry in order]
+
+
+def _unit(members: list[SampleResult], group: tuple[str, str] | None = None) -> PaperUnit:
+    first = members[0]
+    meta = first.metadata
+    pending = any(m.score.status == "skipped" for m in members)
+    best = None if pending else max(members, key=lambda m: m.score.points)  # max keeps the first on ties
+    shown = best or next(m for m in members if m.score.status == "skipped")
+    paper = str(meta.get("paper", ""))
+    return PaperUnit(
+        id=first.id if group is None or len(members) == 1 else f"{paper}:elective:{group[1]}",
+        paper=paper, number="/".join(str(m.metadata.get("number", "")) for m in members),
+        section=str(meta.get("section") or meta.get("type") or "other"),
+        points=0.0 if pending else shown.score.points, max_points=max(m.score.max_points for m in members),
+        status="skipped" if pending else shown.score.status, grader=shown.score.grader,
+        items=tuple(m.id for m in members), chosen=None if best is None else best.id,
+        year=str(meta["year"]) if meta.get("year") is not None else None,
+    )
 
 
 def paper_metric(results: Sequence[SampleResult]) -> dict[str, Any]:
-    """The ``gaokao_paper`` metric: points out of the total, by section, by question, by paper and year.
+    """The ``gaokao_paper`` metric: points out of the total, by section, by question, by paper and year —
+    over the paper's units (:func:`paper_units`: an elective group counted once).
 
-    Items still awaiting marks (status ``skipped``) stay out of the totals and are counted in
-    ``pending``; errors count as zero of their points (and are shown in the run's counts).
+    Units still awaiting marks stay out of the totals and are counted in ``pending``; errors count as
+    zero of their points (and are shown in the run's counts).
     """
-    counted = _counted(results)
+    units = paper_units(results)
+    counted = {u.chosen for u in units if u.chosen is not None}
     total, sections = _blank(), defaultdict(_blank)
     papers: dict[str, dict[str, Any]] = {}
     years: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(_blank))
     questions, arbitration = [], []
     pending = {"n": 0, "max_points": 0.0}
-    ordered = sorted(results, key=lambda r: (str(r.metadata.get("paper", "")), _num(r.metadata.get("number")), r.id))
-    for r in ordered:
+    for r in sorted(results, key=_item_key):
         meta, s = r.metadata, r.score
-        section = str(meta.get("section") or meta.get("type") or "other")
-        paper = str(meta.get("paper", ""))
-        questions.append({"id": r.id, "paper": paper, "number": meta.get("number"), "type": meta.get("type"),
-                          "section": section, "points": s.points, "max_points": s.max_points,
-                          "status": s.status, "grader": s.grader, "counted": counted[r.id]})
+        questions.append({"id": r.id, "paper": str(meta.get("paper", "")), "number": meta.get("number"),
+                          "type": meta.get("type"), "section": str(meta.get("section") or meta.get("type") or "other"),
+                          "points": s.points, "max_points": s.max_points, "status": s.status, "grader": s.grader,
+                          "counted": r.id in counted or (s.status == "skipped" and not meta.get("elective"))})
         if s.details.get("arbitration"):
             arbitration.append(r.id)
-        if not counted[r.id]:
-            continue
-        if s.status == "skipped":  # awaiting marks (or not asked): left out of the totals, listed apart
+    for u in units:
+        if u.pending:  # awaiting marks (or not asked): left out of the totals, listed apart
             pending["n"] += 1
-            pending["max_points"] += s.max_points
+            pending["max_points"] += u.max_points
             continue
-        _add(total, s.points, s.max_points)
-        _add(sections[section], s.points, s.max_points)
-        entry = papers.setdefault(paper, {**_blank(), "sections": defaultdict(_blank)})
-        _add(entry, s.points, s.max_points)
-        _add(entry["sections"][section], s.points, s.max_points)
-        if meta.get("year") is not None:
-            _add(years[str(meta["year"])][section], s.points, s.max_points)
+        _add(total, u.points, u.max_points)
+        _add(sections[u.section], u.points, u.max_points)
+        entry = papers.setdefault(u.paper, {**_blank(), "sections": defaultdict(_blank)})
+        _add(entry, u.points, u.max_points)
+        _add(entry["sections"][u.section], u.points, u.max_points)
+        if u.year is not None:
+            _add(years[u.year][u.section], u.points, u.max_points)
     out: dict[str, Any] = {
         "points": total["points"],
         "max_points": total["max_points"],

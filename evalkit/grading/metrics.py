@@ -49,10 +49,22 @@ class Metric:
     fn: MetricFn | str
     key: str | None = None  # the headline number among those it returns (None: the first)
     aggregation: Aggregation = AS_REPORTED
+    # what the headline adds up when that is not one sample each (a paper: items, an elective pair once):
+    # ``"module:attr"`` of ``units(results) -> [unit]``, each unit with id, points, max_points, value,
+    # status, grader, pending and metadata. Reports and checks pool these units instead of the samples.
+    units: str | None = None
 
     def __call__(self, results: Sequence[SampleResult], **kwargs: Any) -> dict[str, Any]:
         fn = load_object(self.fn) if isinstance(self.fn, str) else self.fn
         return fn(results, **kwargs)
+
+
+def units_of(metric_name: str | None) -> Callable[[Sequence[SampleResult]], Sequence[Any]] | None:
+    """The units function the named metric declares (None: each sample is a unit, or an unknown metric)."""
+    if not metric_name or metric_name not in metrics:
+        return None
+    declared = metrics.get(metric_name)
+    return load_object(declared.units) if isinstance(declared, Metric) and declared.units else None
 
 
 metrics: Registry[Metric | MetricFn] = Registry("metric", "evalkit.metrics")
@@ -76,7 +88,8 @@ def metric(name: str, *, key: str | None = None, aggregation: Aggregation = AS_R
     return deco
 
 
-add_metric("gaokao_paper", Metric("evalkit.grading.gaokao:paper_metric", key="points", aggregation=POINTS))
+add_metric("gaokao_paper", Metric("evalkit.grading.gaokao:paper_metric", key="points", aggregation=POINTS,
+                                  units="evalkit.grading.gaokao:paper_units"))
 add_metric("hs_accuracy", Metric("evalkit.grading.gaokao_hs:hs_accuracy", key="hs_accuracy"))  # item-weighted: as reported
 
 

@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import EvalkitError
-from evalkit.grading.metrics import Aggregation, aggregation_of
+from evalkit.grading.metrics import Aggregation, aggregation_of, units_of
 from evalkit.report import stats
 from evalkit.report.gaokao import PAPER_FIELDS, PaperView, build_papers
 from evalkit.report.stats import json_number, label_key
-from evalkit.results import Run, find_runs
+from evalkit.results import Run, find_runs, run_scope
 from evalkit.types import STATUSES
 
 STATUS_COLUMNS = STATUSES
@@ -117,6 +117,21 @@ class Cell:
     tied: bool = False
     replicates: np.ndarray | None = field(default=None, repr=False)
     higher_is_better: bool = True  # as the metric declares (a rate of failures ranks lowest first)
+    # comparability: runs pool into one cell only over the same samples; a cell that is not complete
+    # (``scope`` says "limited: 120 of 844 samples" or "unfinished: …") is never ranked against complete ones
+    scope: str = ""
+    sample_set: str = ""
+    pending: int = 0  # units awaiting marks (left out of the value, shown apart)
+    pending_points: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.scope
+
+    @property
+    def label(self) -> str:
+        """The task as a row shows it: with its scope when the cell does not cover the whole task."""
+        return f"{self.task} ({self.scope})" if self.scope else self.task
 
     @property
     def fraction(self) -> float:
@@ -133,14 +148,15 @@ class Cell:
         return self.replicates
 
     def display(self) -> str:
-        """The value with its interval, in the metric's units."""
+        """The value with its interval, in the metric's units (and the points still pending)."""
         if math.isnan(self.value):
             return "n/a"
         lo, hi = self.ci
         if self.kind == "points":
             total = f" / {_num(self.max_points)}" if self.max_points else ""
             body = f"{_num(self.value)}{total}"
-            return body if math.isnan(lo) else f"{body} [{_num(lo)}, {_num(hi)}]"
+            shown = body if math.isnan(lo) else f"{body} [{_num(lo)}, {_num(hi)}]"
+            return shown + (f"; {_num(self.pending_points)} points pending" if self.pending else "")
         scale = 100.0 if self.kind == "mean" else 1.0
         body = f"{self.value * scale:.1f}" if self.kind == "mean" else f"{self.value:.4g}"
         return body if math.isnan(lo) else f"{body} [{lo * scale:.1f}, {hi * scale:.1f}]"
@@ -157,6 +173,8 @@ class Cell:
             "value": json_number(self.value), "ci_low": json_number(self.ci[0]), "ci_high": json_number(self.ci[1]),
             "max_points": self.max_points, "display": self.display(),
             "rank": self.rank, "tied": self.tied, "n": self.n, "n_runs": self.n_runs,
+            "scope": self.scope or "complete", "sample_set": self.sample_set,
+            "pending": self.pending, "pending_points": self.pending_points,
             "spread": json_number(self.spread), "run_values": [json_number(v) for v in self.run_values],
             **{k: self.counts.get(k, 0) for k in STATUS_COLUMNS},
             "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
@@ -267,13 +285,14 @@ class Leaderboard:
     breakdowns: list[Breakdown] = field(default_factory=list)
 
     def cell(self, model: str, task: str) -> Cell | None:
+        """The complete cell of a model on a task (None when it has none: only limited or unfinished runs)."""
         return self._index.get((model, task))
 
     @property
     def _index(self) -> dict[tuple[str, str], Cell]:
         idx = self.__dict__.get("_idx")
         if idx is None:
-            idx = {(c.model, c.task): c for c in self.cells}
+            idx = headline_cells(self.cells)
             self.__dict__["_idx"] = idx
         return idx
 
@@ -311,9 +330,55 @@ def _wall_seconds(record: dict[str, Any]) -> float:
     return max(0.0, (end - start).total_seconds())
 
 
-def _primary(run: Run) -> tuple[str, Aggregation]:
-    """A run's primary number and how it pools, as its summary declares."""
-    return str(run.summary.get("primary") or "accuracy"), aggregation_of(run.summary)
+def primary_metric(run: Run) -> str | None:
+    """The name of a run's primary metric (the first its task lists)."""
+    names = (run.record.get("task") or {}).get("metrics") or []
+    return str(names[0]) if names else None
+
+
+UNIT_COLUMNS = ("run", "task", "model", "id", "status", "value", "points", "max_points", "stage", "grader",
+                "extracted", "prompt_tokens", "completion_tokens", "latency_s", "error")
+
+
+def run_frame(run: Run) -> pd.DataFrame:
+    """One row per thing the run's headline adds up: its samples, or the units its primary metric declares
+    (a paper: its items with an elective pair once, chosen on the final marks), with ``pending`` true for
+    units awaiting marks (kept apart from every total)."""
+    units_fn = units_of(primary_metric(run))
+    if units_fn is None:
+        frame = run.samples_frame()
+        if not frame.empty:
+            frame["pending"] = False
+        return frame
+    rows = [{"run": str(run.path), "task": run.task, "model": run.model, "id": u.id, "status": u.status,
+             "value": u.value, "points": u.points, "max_points": u.max_points, "stage": "", "grader": u.grader,
+             "extracted": None, "prompt_tokens": 0, "completion_tokens": 0, "latency_s": 0.0, "error": None,
+             "pending": u.pending, **{f"meta.{k}": v for k, v in u.metadata.items()}}
+            for u in units_fn(run.results)]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*UNIT_COLUMNS, "pending"])
+
+
+def sample_set(run: Run, frame: pd.DataFrame) -> str:
+    """What a run's number is over: its task's samples (the dataset's fingerprint) and which of them."""
+    import hashlib
+
+    ids = sorted(str(i) for i in frame["id"]) if not frame.empty else []
+    fingerprint = str((run.record.get("task") or {}).get("dataset_fingerprint") or "")
+    return hashlib.sha256("\n".join([fingerprint, *ids]).encode()).hexdigest()[:12]
+
+
+def primary_of(run: Run) -> tuple[str, Aggregation]:
+    """A run's primary number and how it pools, as its summary declares (a run without a summary, one
+    that did not finish, by the declaration of its task's first metric)."""
+    if run.summary:
+        return str(run.summary.get("primary") or "accuracy"), aggregation_of(run.summary)
+    from evalkit.grading.metrics import AS_REPORTED, Metric, metrics
+
+    name = primary_metric(run) or "accuracy"
+    declared = metrics.get(name) if name in metrics else None
+    if isinstance(declared, Metric):
+        return declared.key or name, declared.aggregation
+    return name, AS_REPORTED
 
 
 def _statistic(frame: pd.DataFrame, kind: str) -> float:
@@ -329,12 +394,17 @@ def _pooled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[pd.DataFrame], *,
-               seed: int, resamples: int = stats.DEFAULT_RESAMPLES) -> Cell:
-    """Pool the runs of one model on one task into a cell with a seeded bootstrap interval."""
-    primary, aggregation = _primary(runs[0])
+               seed: int, resamples: int = stats.DEFAULT_RESAMPLES, scope: str = "") -> Cell:
+    """Pool the runs of one model on one task over the same samples into a cell with a seeded bootstrap
+    interval; units awaiting marks stay out of the value and are counted in ``pending``."""
+    primary, aggregation = primary_of(runs[0])
     kind = aggregation.kind
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    pooled = _pooled(frame) if not frame.empty else pd.DataFrame(columns=["value", "points", "max_points"])
+    waiting = frame[frame["pending"].astype(bool)] if "pending" in frame else frame.iloc[0:0]
+    scored = [f[~f["pending"].astype(bool)] if "pending" in f else f for f in frames]
+    frames = scored
+    graded = frame.drop(waiting.index) if not waiting.empty else frame
+    pooled = _pooled(graded) if not graded.empty else pd.DataFrame(columns=["value", "points", "max_points"])
     if kind == "summary":
         vals = [float(r.summary.get("metrics", {}).get(primary, math.nan)) for r in runs]
         run_values = vals
@@ -354,23 +424,31 @@ def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[pd.D
     counts = {k: int((frame["status"] == k).sum()) if not frame.empty else 0 for k in STATUS_COLUMNS}
     spread = float(np.std(run_values, ddof=1)) if len(run_values) > 1 else None
     version = runs[0].record.get("task", {}).get("version")
+    pending_points = float(waiting.groupby("id")["max_points"].max().sum()) if not waiting.empty else 0.0
     return Cell(
         model=model, task=task, metric=primary, kind=kind, value=value, ci=ci, max_points=max_points,
         n=len(pooled), n_runs=len(runs), spread=spread, run_values=run_values, counts=counts,
-        prompt_tokens=int(frame["prompt_tokens"].sum()) if not frame.empty else 0,
-        completion_tokens=int(frame["completion_tokens"].sum()) if not frame.empty else 0,
+        prompt_tokens=sum(r.usage.prompt_tokens for run in runs for r in run.results),
+        completion_tokens=sum(r.usage.completion_tokens for run in runs for r in run.results),
         wall_s=sum(_wall_seconds(r.record) for r in runs), runs=[str(r.path) for r in runs],
         task_version=None if version is None else str(version), replicates=reps,
-        higher_is_better=aggregation.higher_is_better,
+        higher_is_better=aggregation.higher_is_better, scope=scope,
+        pending=int(waiting["id"].nunique()) if not waiting.empty else 0, pending_points=pending_points,
     )
 
 
 def assign_ranks(cells: Iterable[Cell]) -> None:
-    """Rank models within each task; overlapping intervals are marked as ties."""
-    by_task: dict[str, list[Cell]] = {}
+    """Rank models among the cells of one task with the same metric over the same samples; overlapping
+    intervals are marked as ties. An unfinished cell is never ranked (its samples are whatever was done);
+    limited cells rank only among limited cells over the same samples."""
+    by_task: dict[tuple[str, str, str], list[Cell]] = {}
     for c in cells:
-        by_task.setdefault(c.task, []).append(c)
+        c.rank, c.tied = 0, False
+        if not c.scope.startswith("unfinished"):
+            by_task.setdefault((c.task, c.metric, c.sample_set), []).append(c)
     for group in by_task.values():
+        if not group[0].complete and len(group) < 2:
+            continue  # a limited run alone is first of nothing: no rank to mistake for the task's
         sign = 1.0 if all(c.higher_is_better for c in group) else -1.0  # lower is better: rank the negation
         lows, highs = [_frac(c, c.ci[0]) for c in group], [_frac(c, c.ci[1]) for c in group]
         if sign < 0:
@@ -388,7 +466,7 @@ def _frac(cell: Cell, x: float) -> float:
 
 def build_groups(cells: Sequence[Cell], models: Sequence[str], specs: Sequence[GroupSpec]) -> list[GroupRow]:
     """Weighted group scores per model; bootstrap replicates of the tasks combine independently."""
-    index = {(c.model, c.task): c for c in cells}
+    index = headline_cells(cells)
     rows: list[GroupRow] = []
     for spec in specs:
         group_rows: list[GroupRow] = []
@@ -414,11 +492,25 @@ def build_groups(cells: Sequence[Cell], models: Sequence[str], specs: Sequence[G
     return rows
 
 
+def headline_cells(cells: Iterable[Cell]) -> dict[tuple[str, str], Cell]:
+    """Per model and task, the cell that stands for it in groups and orderings: a complete one (the one
+    over the most samples when the data differ); a model with no complete run of a task has none."""
+    out: dict[tuple[str, str], Cell] = {}
+    for c in cells:
+        if not c.complete:
+            continue
+        key = (c.model, c.task)
+        if key not in out or c.n > out[key].n:
+            out[key] = c
+    return out
+
+
 def _model_order(cells: Sequence[Cell], models: Iterable[str]) -> list[str]:
-    """Models by their mean 0..1 score over the tasks they ran (best first), then by name."""
+    """Models by their mean 0..1 score over the tasks they ran completely (best first), then by name."""
     means = {}
+    heads = list(headline_cells(cells).values())
     for m in models:
-        vals = [c.fraction for c in cells if c.model == m and not math.isnan(c.fraction)]
+        vals = [c.fraction for c in heads if c.model == m and not math.isnan(c.fraction)]
         means[m] = sum(vals) / len(vals) if vals else -1.0
     return sorted(means, key=lambda m: (-means[m], m))
 
@@ -428,13 +520,21 @@ def aggregate(runs: Sequence[Run], *, groups: Sequence[GroupSpec] = (), seed: in
     """Aggregate read run folders into a :class:`Leaderboard`."""
     if not runs:
         raise ReportError("no run folders found (each run folder holds a run.json)")
-    frames = {id(r): r.samples_frame() for r in runs}
-    by_cell: dict[tuple[str, str], list[Run]] = {}
-    for r in runs:
-        by_cell.setdefault((r.model, r.task), []).append(r)
-    warnings = _version_warnings(by_cell)
-    cells = [build_cell(m, t, rs, [frames[id(r)] for r in rs if not frames[id(r)].empty], seed=seed,
-                        resamples=resamples) for (m, t), rs in by_cell.items()]
+    frames = {id(r): run_frame(r) for r in runs}
+    by_cell: dict[tuple[str, str, str, str, str], list[Run]] = {}
+    for r in runs:  # runs pool only over the same task, metric and samples, and as complete or not
+        by_cell.setdefault((r.model, r.task, primary_of(r)[0], sample_set(r, frames[id(r)]), run_scope(r)),
+                           []).append(r)
+    warnings = _version_warnings(by_cell) + _split_warnings(by_cell)
+    cells = []
+    for (m, t, _metric, sset, scope), rs in by_cell.items():
+        cell = build_cell(m, t, rs, [frames[id(r)] for r in rs if not frames[id(r)].empty], seed=seed,
+                          resamples=resamples, scope=scope)
+        cell.sample_set = sset
+        cells.append(cell)
+        for r in rs:
+            if not frames[id(r)].empty:
+                frames[id(r)]["row"] = row_label(cell)
     assign_ranks(cells)
     tasks = sorted({c.task for c in cells})
     models = _model_order(cells, {c.model for c in cells})
@@ -446,15 +546,38 @@ def aggregate(runs: Sequence[Run], *, groups: Sequence[GroupSpec] = (), seed: in
         raise ReportError(f"--group names task(s) {sorted(set(unknown))} that no run holds; tasks: {tasks}")
     non_empty = [f for f in frames.values() if not f.empty]
     frame = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
-    cells.sort(key=lambda c: (c.task, c.rank or 10**9, -c.fraction if not math.isnan(c.fraction) else 0, c.model))
+    cells.sort(key=lambda c: (c.task, _scope_order(c.scope), c.rank or 10**9,
+                              -c.fraction if not math.isnan(c.fraction) else 0, c.model))
+    rows = [row_label(c) for c in sorted(cells, key=lambda c: (models.index(c.model) if c.model in models else 0,
+                                                               _scope_order(c.scope), c.scope))]
     return Leaderboard(cells=cells, models=models, tasks=tasks, groups=build_groups(cells, models, specs),
-                       group_specs=specs, papers=build_papers(frame, models, seed=seed), runs=list(runs),
-                       seed=seed, warnings=warnings, frame=frame, breakdowns=build_breakdowns(frame, models))
+                       group_specs=specs, papers=build_papers(frame, list(dict.fromkeys(rows)), seed=seed),
+                       runs=list(runs), seed=seed, warnings=warnings, frame=frame,
+                       breakdowns=build_breakdowns(frame, models))
 
 
-def _version_warnings(by_cell: dict[tuple[str, str], list[Run]]) -> list[str]:
+def _scope_order(scope: str) -> int:
+    """Complete rows first, then limited ones, then unfinished ones."""
+    return 0 if not scope else 2 if scope.startswith("unfinished") else 1
+
+
+def row_label(cell: Cell) -> str:
+    """How a paper's table names a cell's row: the model, with its scope when it is not complete."""
+    return f"{cell.model} ({cell.scope})" if cell.scope else cell.model
+
+
+def _split_warnings(by_cell: dict[tuple[str, str, str, str, str], list[Run]]) -> list[str]:
+    """A model's runs of one task that could not pool (other samples, unfinished), said once."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for (model, task, _metric, _sset, scope), rs in by_cell.items():
+        seen.setdefault((model, task), []).append(f"{len(rs)} run(s) {scope or 'complete'}")
+    return [f"{model} on {task}: runs over different samples are shown apart, not pooled or ranked together "
+            f"({'; '.join(parts)})" for (model, task), parts in seen.items() if len(parts) > 1]
+
+
+def _version_warnings(by_cell: dict[tuple[str, str, str, str, str], list[Run]]) -> list[str]:
     out = []
-    for (model, task), rs in by_cell.items():
+    for (model, task, *_), rs in by_cell.items():
         hashes = {str(r.record.get("task", {}).get("hash")) for r in rs}
         if len(hashes) > 1:
             out.append(f"{model} on {task}: runs pooled across different task hashes {sorted(hashes)}")

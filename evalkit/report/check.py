@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.grading.metrics import aggregation_of
 from evalkit.report import stats
 from evalkit.report.markdown import md_escape
 from evalkit.results import ResultsError, Run, find_runs, now_iso, write_json_atomic
+from evalkit.verdict import ErrorBudget
 
 BASELINE_FORMAT = 1
 EXIT_HELD, EXIT_REGRESSED, EXIT_CANNOT_COMPARE = 0, 1, 2
@@ -45,6 +45,8 @@ class TaskScores:
     errors: int = 0
     sources: list[str] = field(default_factory=list)
     max_points: dict[str, float] | None = None  # per sample, for papers
+    pending: set[str] = field(default_factory=set)  # units awaiting marks (left out of every comparison)
+    error_reasons: list[str] = field(default_factory=list)
 
     @property
     def value(self) -> float:
@@ -111,6 +113,11 @@ def _display_scale(kind: str) -> tuple[float, str]:
 
 
 def _task_scores_from_runs(runs: list[Run], label: str) -> dict[str, TaskScores]:
+    """Per task, the scores of what its headline adds up — samples, or a paper's units (an elective pair
+    once, chosen on the final marks), the same units the report and the score card add (``run_frame``)."""
+    from evalkit.report.aggregate import primary_of, run_frame
+    from evalkit.results import run_scope
+
     by_task: dict[str, list[Run]] = {}
     for r in runs:
         by_task.setdefault(r.task, []).append(r)
@@ -120,22 +127,33 @@ def _task_scores_from_runs(runs: list[Run], label: str) -> dict[str, TaskScores]
         if len(models) > 1:
             raise CheckError(f"{label} holds runs of task {task} from {len(models)} models ({', '.join(models)}); "
                              "point it at one model's run folders")
-        primary = str(rs[0].summary.get("primary") or "accuracy")
-        kind = "points" if aggregation_of(rs[0].summary).kind == "points" else "mean"
+        for r in rs:
+            scope = run_scope(r)
+            if scope.startswith("unfinished"):
+                raise CheckError(f"{label}: the run {r.path} of task {task} did not finish ({scope}); resume it "
+                                 f"(evalkit run ... --output {r.path}) before checking it")
+        primary, aggregation = primary_of(rs[0])
+        kind = "points" if aggregation.kind == "points" else "mean"
         sums: dict[str, list[float]] = {}
         maxima: dict[str, float] = {}
+        pending: set[str] = set()
         errors = 0
         for r in rs:
-            for res in r.results:
-                sums.setdefault(res.id, []).append(res.score.points if kind == "points" else res.score.value)
-                maxima[res.id] = max(maxima.get(res.id, 0.0), float(res.score.max_points))
-                errors += res.score.status == "error"
+            frame = run_frame(r)
+            for row in frame.itertuples(index=False) if not frame.empty else ():
+                if bool(row.pending):
+                    pending.add(str(row.id))
+                    continue
+                sums.setdefault(str(row.id), []).append(float(row.points if kind == "points" else row.value))
+                maxima[str(row.id)] = max(maxima.get(str(row.id), 0.0), float(row.max_points))
+            errors += sum(1 for res in r.results if res.score.status == "error")
+        reasons = sorted({g["reason"] for r in rs for g in (r.summary.get("errors") or [])})
         task_rec = rs[0].record.get("task", {})
         version = task_rec.get("version")
         out[task] = TaskScores(task, models[0], primary if kind == "points" else "accuracy", kind,
                                None if version is None else str(version), task_rec.get("hash"),
                                {k: sum(v) / len(v) for k, v in sums.items()}, errors, [str(r.path) for r in rs],
-                               maxima if kind == "points" else None)
+                               maxima if kind == "points" else None, pending - set(sums), reasons)
     return out
 
 
@@ -178,7 +196,7 @@ def _sample_problem(task: str, base: TaskScores, cur: TaskScores) -> str | None:
         return f"task {task} is version {base.version} in the baseline but version {cur.version} in the current run"
     if base.kind != cur.kind:
         return f"task {task} is scored by {base.metric} in the baseline but by {cur.metric} in the current run"
-    b, c = set(base.scores), set(cur.scores)
+    b, c = set(base.scores) | base.pending, set(cur.scores) | cur.pending
     if b != c:
         only_b, only_c = sorted(b - c), sorted(c - b)
         example = (only_b or only_c)[0]
@@ -188,15 +206,18 @@ def _sample_problem(task: str, base: TaskScores, cur: TaskScores) -> str | None:
 
 
 def compare(baseline: dict[str, TaskScores], current: dict[str, TaskScores], *, max_drop: float = 1.0,
-            alpha: float = 0.05, seed: int = stats.DEFAULT_SEED) -> CheckResult:
-    """Compare every baseline task with the current side; never raises for a mismatch."""
+            alpha: float = 0.05, seed: int = stats.DEFAULT_SEED, max_errors: ErrorBudget | None = None) -> CheckResult:
+    """Compare every baseline task with the current side; never raises for a mismatch. A side whose
+    failed samples exceed ``max_errors`` (default: none allowed) cannot be compared: their scores are
+    not the model's."""
     missing = sorted(set(baseline) - set(current))
     if missing:
         return CheckResult([], f"the current run lacks task(s) {', '.join(missing)} that the baseline has",
                            max_drop, alpha)
     verdicts: list[TaskVerdict] = []
     for task in sorted(baseline):
-        problem = _sample_problem(task, baseline[task], current[task])
+        problem = _sample_problem(task, baseline[task], current[task]) or _error_problem(
+            task, baseline[task], current[task], max_errors or ErrorBudget())
         if problem:
             return CheckResult(verdicts, problem, max_drop, alpha)
         verdicts.append(_judge(task, baseline[task], current[task], max_drop, alpha, seed))
@@ -208,8 +229,20 @@ def compare(baseline: dict[str, TaskScores], current: dict[str, TaskScores], *, 
     return CheckResult(verdicts, None, max_drop, alpha)
 
 
+def _error_problem(task: str, base: TaskScores, cur: TaskScores, budget: ErrorBudget) -> str | None:
+    for side, label in ((cur, "current"), (base, "baseline")):
+        n = len(side.scores) + len(side.pending)
+        if side.errors and not budget.allows(side.errors, n):
+            why = f" ({'; '.join(side.error_reasons[:2])})" if side.error_reasons else ""
+            return (f"task {task}: the {label} run has {side.errors} failed sample(s) of {n}{why}; they would count "
+                    "as 0, so the comparison would not be the model's — re-run them (evalkit run ... --output "
+                    "FOLDER) or tolerate them with --max-errors N or N%")
+    return None
+
+
 def _judge(task: str, base: TaskScores, cur: TaskScores, max_drop: float, alpha: float, seed: int) -> TaskVerdict:
-    ids = sorted(base.scores)
+    waiting = base.pending | cur.pending  # awaiting marks on either side: compared on neither
+    ids = sorted(i for i in base.scores if i not in waiting)
     statistic = "sum" if base.kind == "points" else "mean"
     sizes = base.max_points or cur.max_points
     res = stats.paired_test([base.scores[i] for i in ids], [cur.scores[i] for i in ids], statistic=statistic,
@@ -241,19 +274,21 @@ def _judge(task: str, base: TaskScores, cur: TaskScores, max_drop: float, alpha:
             note = (note + "; " if note else "") + f"{label} pools {len(runs)} runs (mean per sample)"
     if cur.errors:
         note = (note + "; " if note else "") + f"{cur.errors} error(s) in the current run count as 0"
+    if waiting:
+        note = (note + "; " if note else "") + f"{len(waiting)} question(s) awaiting marks left out"
     return TaskVerdict(task, verdict, base.value * scale, cur.value * scale, delta, ci, p, res.test, res.n,
                        unit, note)
 
 
 def run_check(baseline: str | Path, current: str | Path, *, max_drop: float = 1.0, alpha: float = 0.05,
-              seed: int = stats.DEFAULT_SEED) -> CheckResult:
+              seed: int = stats.DEFAULT_SEED, max_errors: ErrorBudget | None = None) -> CheckResult:
     """Load both sides and compare them; unreadable or mismatched sides give a result with a problem."""
     try:
         base = load_side(baseline, "--baseline")
         cur = load_side(current, "--current")
     except CheckError as exc:
         return CheckResult([], str(exc), max_drop, alpha)
-    return compare(base, cur, max_drop=max_drop, alpha=alpha, seed=seed)
+    return compare(base, cur, max_drop=max_drop, alpha=alpha, seed=seed, max_errors=max_errors)
 
 
 def write_baseline(current: str | Path, out: Path) -> Path:

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from evalkit.mathtext import inline_assets
 from evalkit.report import svg
 from evalkit.report.aggregate import Leaderboard
-from evalkit.report.markdown import format_seconds, format_tokens, grader_mark, spread_label
+from evalkit.report.markdown import format_seconds, format_tokens, grader_mark, n_label, spread_label
 from evalkit.results import Run
 from evalkit.types import STATUSES
 
@@ -213,7 +213,7 @@ def _asset(name: str) -> Markup:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(format_tokens=format_tokens, format_seconds=format_seconds, spread_label=spread_label,
+    env.globals.update(format_tokens=format_tokens, format_seconds=format_seconds, spread_label=spread_label, n_label=n_label,
                        grader_mark=grader_mark, heat_color=svg.heat_color, isnan=math.isnan)
     return env
 

@@ -66,8 +66,9 @@ def leaderboard_lines(lb: Leaderboard) -> list[str]:
               "Tokens in/out", "Time"]
     rows = []
     for c in lb.cells:
-        rows.append([md_escape(c.task), c.rank_label(), md_escape(c.model), md_escape(c.metric + (" %" if c.kind == "mean" else "")),
-                     c.display(), str(c.n), spread_label(c), str(c.counts.get("unparsed", 0)),
+        rows.append([md_escape(c.label), c.rank_label() or "-", md_escape(c.model),
+                     md_escape(c.metric + (" %" if c.kind == "mean" else "")),
+                     c.display(), n_label(c), spread_label(c), str(c.counts.get("unparsed", 0)),
                      str(c.counts.get("error", 0)),
                      f"{format_tokens(c.prompt_tokens)}/{format_tokens(c.completion_tokens)}", format_seconds(c.wall_s)])
     return _table(header, rows)
@@ -85,25 +86,31 @@ def group_lines(lb: Leaderboard) -> list[str]:
     return out
 
 
+def n_label(cell: Cell) -> str:
+    """Samples (units) of a cell, times its runs when several pool: what its status counts add up to."""
+    return str(cell.n) if cell.n_runs == 1 else f"{cell.n} × {cell.n_runs} runs"
+
+
 def paper_lines(view: PaperView) -> list[str]:
-    total = sum(view.question_max.values())
     title = view.paper if view.paper == view.task else f"{view.paper} ({view.task})"
     out = ["", f"### Gaokao paper: {md_escape(title)}", ""]
-    header = ["Model", f"Total / {total:g}", "95% CI"] + [f"{md_escape(s)} / {_section_max(view, s):g}" for s in view.sections]
+    header = ["Model", f"Total / {view.max_total:g}", "95% CI"] + [f"{md_escape(s)} / {_section_max(view, s):g}"
+                                                                    for s in view.sections]
     rows = []
     for r in view.rows:
         ci = "-" if math.isnan(r.ci[0]) else f"[{r.ci[0]:.1f}, {r.ci[1]:.1f}]"
-        rows.append([md_escape(r.model), f"{r.total:.1f}".rstrip("0").rstrip("."), ci]
-                    + [f"{r.sections[s][0]:g}" for s in view.sections])
+        rows.append([md_escape(r.model), md_escape(r.total_label()), ci]
+                    + [f"{r.sections[s][0]:g}" if r.sections[s][1] else "…" for s in view.sections])
     out += _table(header, rows)
-    out += ["", "Points per question (who decided: A = answer check, J = judge, H = teachers):", ""]
+    out += ["", "Points per question (who decided: A = answer check, J = judge, H = teachers; "
+                "… = awaiting marks, not in the total; a pair such as 22/23 is an elective, counted once):", ""]
     qheader = ["Model"] + [f"Q{md_escape(q)} ({view.question_max[q]:g})" for q in view.numbers]
     qrows = []
     for r in view.rows:
         cells = []
         for q in view.numbers:
             c = r.questions.get(q)
-            cells.append("-" if c is None else f"{c.points:g} {grader_mark(c.grader)}")
+            cells.append("-" if c is None else "… pending" if c.pending else f"{c.points:g} {grader_mark(c.grader)}")
         qrows.append([md_escape(r.model)] + cells)
     out += _table(qheader, qrows)
     return out

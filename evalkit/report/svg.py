@@ -30,30 +30,31 @@ def heat_color(fraction: float) -> str:
 
 
 def score_chart(task: str, cells: list[Cell]) -> Markup:
-    """One row per model: a dot at the score and a whisker for its 95% interval."""
+    """One row per model: a dot at the score and a whisker for its 95% interval, each row on its own
+    scale (a paper's points as the share of that row's own total, so 530 / 5708 sits near 9 %, never at
+    the end of a scale set by another row's total)."""
     if not cells:
         return Markup("")
-    points = cells[0].kind == "points"
-    top = (cells[0].max_points or max(c.value for c in cells) or 1.0) if points else 1.0
     label_w, plot_w, row_h = 190, 420, 22
     h = 28 + row_h * len(cells)
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 {label_w + plot_w + 90} {h}" width="{label_w + plot_w + 90}" '
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 {label_w + plot_w + 150} {h}" width="{label_w + plot_w + 150}" '
              f'height="{h}" aria-label="{escape(task)} scores">']
     for tick in range(0, 11, 2):
         x = label_w + plot_w * tick / 10
         parts.append(f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{h - 4}" stroke="#e5e7eb"/>')
-        val = top * tick / 10
-        label = f"{val:g}" if points else f"{tick * 10}%"
+        label = f"{tick * 10}%" + (" of total" if tick == 10 and any(c.kind == "points" for c in cells) else "")
         parts.append(f'<text x="{x:.1f}" y="11" font-size="9" text-anchor="middle" fill="#6b7280">{escape(label)}</text>')
     for i, c in enumerate(cells):
         y = 28 + row_h * i
+        name = c.model if c.complete else f"{c.model} ({c.scope})"
         parts.append(f'<text x="{label_w - 6}" y="{y + 4}" font-size="11" text-anchor="end">'
-                     f'<title>{escape(c.model)}</title>{escape(_short(c.model))}</text>')
+                     f'<title>{escape(name)}</title>{escape(_short(name))}</text>')
         if math.isnan(c.value):
             continue
-        colour = PALETTE[i % len(PALETTE)]
+        colour = PALETTE[i % len(PALETTE)] if c.complete else "#9ca3af"
+        top = (c.max_points or 1.0) if c.kind == "points" else 1.0  # this row's own scale
 
-        def sx(v: float) -> float:
+        def sx(v: float, top: float = top) -> float:
             return label_w + plot_w * min(1.0, max(0.0, v / top))
 
         lo, hi = c.ci
@@ -61,7 +62,7 @@ def score_chart(task: str, cells: list[Cell]) -> Markup:
             parts.append(f'<line x1="{sx(lo):.1f}" y1="{y}" x2="{sx(hi):.1f}" y2="{y}" stroke="{colour}" stroke-width="2"/>')
             for v in (lo, hi):
                 parts.append(f'<line x1="{sx(v):.1f}" y1="{y - 5}" x2="{sx(v):.1f}" y2="{y + 5}" stroke="{colour}"/>')
-        parts.append(f'<circle cx="{sx(c.value):.1f}" cy="{y}" r="4.5" fill="{colour}"><title>{escape(c.model)}: '
+        parts.append(f'<circle cx="{sx(c.value):.1f}" cy="{y}" r="4.5" fill="{colour}"><title>{escape(name)}: '
                      f'{escape(c.display())}</title></circle>')
         parts.append(f'<text x="{label_w + plot_w + 8}" y="{y + 4}" font-size="10">{escape(c.display().split(" [")[0])}</text>')
     parts.append("</svg>")
@@ -123,6 +124,12 @@ def heat_map(view: PaperView) -> Markup:
             x = label_w + qi * cw
             if c is None:
                 parts.append(f'<rect x="{x}" y="{y}" width="{cw - 2}" height="{ch - 2}" fill="#f3f4f6"/>')
+                continue
+            if c.pending:  # awaiting marks: neither 0 nor coloured
+                parts.append(f'<g><title>{escape(row.model)} · Q{escape(q)}: awaiting marks ({c.max_points:g} points '
+                             f'pending)</title><rect x="{x}" y="{y}" width="{cw - 2}" height="{ch - 2}" fill="#f3f4f6" '
+                             f'stroke="#d1d5db" stroke-dasharray="3 2"/><text x="{x + cw / 2 - 1:.1f}" y="{y + 15}" '
+                             f'font-size="9" text-anchor="middle" fill="#6b7280">…</text></g>')
                 continue
             frac = c.points / c.max_points if c.max_points else math.nan
             tip = f"{row.model} · Q{q}: {c.points:g}/{c.max_points:g} ({c.status}, graded by {c.grader or '?'})"

@@ -65,12 +65,14 @@ def write_run(out: Path, results: Iterable[SampleResult], *, model: str, task: s
     start = started or datetime(2026, 1, 1, tzinfo=UTC)
     ids = "\n".join(r.id for r in results).encode()
     record = {
-        "task": {"name": task, "version": task_version, "hash": hashlib.sha256(task.encode() + ids).hexdigest()[:16]},
+        "status": "finished",
+        "task": {"name": task, "version": task_version, "hash": hashlib.sha256(task.encode() + ids).hexdigest()[:16],
+                 "metrics": list(metrics)},
         "adapter": {"uri": model, "options": {}},
         "generation": {"temperature": 0.0},
         "started": start.isoformat(timespec="seconds"),
         "finished": (start + timedelta(seconds=seconds)).isoformat(timespec="seconds"),
-        "counts": {"n": len(results)},
+        "counts": {"n": len(results), "samples": len(results)},
         "env": environment_record(),
     }
     write_json_atomic(out / RUN_FILE, record)
