@@ -97,6 +97,28 @@ def test_subjects_modality_and_years_pick_items(both: Path) -> None:
             ids(**options)
 
 
+def test_a_selection_that_picks_nothing_is_an_error_not_a_zero(both: Path, tmp_path: Path) -> None:
+    """QA: `-T years=2099` ran 0 samples, printed accuracy 0.0% and exited 0."""
+    def ids(**options: str) -> list[str]:
+        return [s.id for s in get_task("gaokao-hs", data=str(both), options=options).samples]
+
+    for options, needle in (({"years": "2099"}, r"-T years=2099: no item matches this selection \(the text and image "
+                                                r"questions found are from 2015 to 2021\)"),
+                            ({"subjects": "history", "modality": "image"},
+                             r"-T subjects=history -T modality=image: no item matches"),
+                            ({"subjects": "english", "modality": "image"}, r"GAOKAO-MM has no English questions")):
+        with pytest.raises(TaskError, match=needle):
+            ids(**options)
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    out = CliRunner().invoke(app, ["run", "--task", "gaokao-hs", "--data", str(both), "--model", "reference",
+                                   "-T", "years=2099", "--output", str(tmp_path / "run")])
+    assert out.exit_code == 2 and "no item matches this selection" in out.output
+    assert not (tmp_path / "run").exists()
+
+
 def _result(subject: str, modality: str, value: float, *, items: int = 1, points: float = 5, status: str = "correct",
             images: str | None = None) -> SampleResult:
     meta = {"subject": subject, "modality": modality, "items": items, "benchmark": "GAOKAO-MM" if modality == "image"

@@ -142,10 +142,7 @@ def _keep(sample: Sample, subjects: set[str] | None, years: set[int] | None) -> 
         return False
     if years is None:
         return True
-    try:
-        return int(str(sample.metadata.get("year", ""))[:4]) in years
-    except ValueError:
-        return False
+    return _year(sample) in years
 
 
 def _annotate(sample: Sample, benchmark: str, keyword: str, modality: str, prompt: str) -> Sample:
@@ -190,7 +187,36 @@ def load_gaokao_hs(spec: DatasetSpec) -> Iterator[Sample]:
     modalities = parse_modality(spec.options.get("modality"))
     years = parse_years(spec.options.get("years"))
     bench, mm = locate(spec, "text" in modalities, "image" in modalities)
+    seen: set[int] = set()
+    kept = 0
+    for sample in _all_samples(bench, mm):
+        seen.add(_year(sample))
+        if _keep(sample, subjects, years):
+            kept += 1
+            yield sample
+    if kept == 0:
+        raise TaskError(_empty_selection(spec, modalities, subjects, seen - {0}))
+
+
+def _all_samples(bench: Path | None, mm: Path | None) -> Iterator[Sample]:
     if bench is not None:
-        yield from (s for s in bench_samples(bench) if _keep(s, subjects, years))
+        yield from bench_samples(bench)
     if mm is not None:
-        yield from (s for s in mm_samples(mm) if _keep(s, subjects, years))
+        yield from mm_samples(mm)
+
+
+def _year(sample: Sample) -> int:
+    try:
+        return int(str(sample.metadata.get("year", ""))[:4])
+    except ValueError:
+        return 0
+
+
+def _empty_selection(spec: DatasetSpec, modalities: tuple[str, ...], subjects: set[str] | None, years: set[int]) -> str:
+    """One sentence for a selection that picks nothing (a run of it would print 0.0% and exit 0)."""
+    chosen = " ".join(f"-T {k}={spec.options[k]}" for k in ("subjects", "modality", "years")
+                      if str(spec.options.get(k) or "all").strip() not in ("", "all"))
+    span = f"from {min(years)} to {max(years)}" if years else "without a year"
+    note = "; GAOKAO-MM has no English questions" if modalities == ("image",) and subjects and "english" in subjects else ""
+    return (f"{chosen or 'gaokao-hs'}: no item matches this selection (the {' and '.join(modalities)} questions "
+            f"found are {span}{note})")
