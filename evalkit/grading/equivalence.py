@@ -535,6 +535,20 @@ def _strip_label(node: Answer) -> Answer:
     return node
 
 
+_TRIG_OF_NAME = re.compile(r"\\?(?:sin|cos|tan|cot|sec|csc)(?:\^\{?2\}?)?\s*(?:\\angle\s*)?(?:\d?\s*(?:\\[A-Za-z]+|[A-Za-z]{1,3})"
+                           r"(?:_\{?\w\}?)?|(?:\\left)?\([^()=]{1,24}(?:\\right)?\))")
+
+
+def _strip_trig_label(node: Answer) -> Answer:
+    """``\\cos\\alpha = \\frac35`` → ``\\frac35``: a trigonometric value of a named angle, answered with its value.
+
+    Only used when the other side is not an equation: ``\\sin x = a`` and ``\\cos x = a`` stay different equations.
+    """
+    if isinstance(node, Equation) and len(node.sides) == 2 and _TRIG_OF_NAME.fullmatch(node.texts[0].strip()):
+        return node.sides[-1]
+    return node
+
+
 def _unwrap(node: Answer) -> Answer:
     while isinstance(node, ListOf) and len(node.items) == 1:
         node = node.items[0]
@@ -558,6 +572,8 @@ def equal_struct(g: Answer, p: Answer, ctx: Ctx) -> bool | None:
             return r
     if isinstance(g, Equation) or isinstance(p, Equation):
         g2, p2 = _strip_label(g), _strip_label(p)
+        if g2 is g and p2 is p and isinstance(g, Equation) != isinstance(p, Equation):
+            g2, p2 = _strip_trig_label(g), _strip_trig_label(p)  # "cos α = 3/5" for the value 3/5
         if g2 is not g or p2 is not p:
             return equal_struct(g2, p2, ctx)
         return False

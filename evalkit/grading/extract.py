@@ -462,7 +462,7 @@ def extract_blanks(text: str, n: int) -> list[str] | None:
             end = marks[i + 1].start() if i + 1 < len(marks) else len(t)
             seg = t[m.end(): end]
             seg = re.split(r"[；;。\n]", seg.strip(), maxsplit=1)[0]
-            ans = extract_final_answer(seg) if "\\boxed" in seg else seg
+            ans = extract_final_answer(seg) if "\\boxed" in seg else _prose_value(seg)
             vals.append((ans or "").strip().strip("，,").strip())
         if all(vals):
             return vals
@@ -503,6 +503,22 @@ def _prose_blanks(text: str, n: int) -> list[str] | None:
             values = [_stated_value(p) for p in parts]
             return values if all(values) else None
     return None
+
+
+_MATH_SPAN = re.compile(r"\$[^$]*\$")
+
+
+def _prose_value(seg: str) -> str:
+    """A numbered blank stated in words keeps only its value: "单调递增区间为 $(0,+\\infty)$" → ``(0,+\\infty)``.
+
+    Only a Chinese statement (为 / 是 / a colon outside the maths) is cut; "$x=1$ 或 $x=2$" stays whole.
+    """
+    prose = _MATH_SPAN.sub(lambda m: " " * len(m.group()), seg)
+    if not re.search(r"[\u4e00-\u9fff]", prose):
+        return seg
+    cut = max((m.end() for m in re.finditer(r"为|是|[:：]", prose)), default=-1)
+    value = seg[cut:].strip() if cut >= 0 else ""
+    return value if re.search(r"[^\s$]", value) else seg
 
 
 def _stated_value(clause: str) -> str:

@@ -61,6 +61,9 @@ def _unbox(text: str) -> str:
     return "".join(out)
 
 
+_STRUCK = re.compile(r"~~(?=\S)[^~\n]{1,40}?~~|<(del|s|strike)>[^<\n]{0,40}</\1>")  # "选 ~~B~~ A、C": crossed out
+
+
 def _normalise(text: str) -> str:
     """The response as a teacher sees it: after any reasoning block, LaTeX dressing removed."""
     t = _DOUBLE_ESC.sub(r"\\", text) if "\\\\" in text else text
@@ -72,6 +75,7 @@ def _normalise(text: str) -> str:
     for _ in range(2):
         t = _WRAPPER.sub(r"\1", t)
     t = _unbox(t)
+    t = _STRUCK.sub(" ", t)
     t = re.sub(r"\\[,;:! ]|\\q?quad\b|~", " ", t)
     t = re.sub(r"\\[()\[\]]", " ", t)
     t = re.sub(r"(?<![A-Za-z0-9])\(([a-d])\)", lambda m: f"({m.group(1).upper()})", t)  # "(a) and (c)"
@@ -159,7 +163,7 @@ def _ends_cue(text: str, run: _Run) -> bool:
     rest = text[run.end: run.end + 24]
     if run.tokens == 1 and re.match(r"[ \t]+[a-z]", rest):  # "réponse est C non A", "it's B since …"
         return True
-    return (run.labelled or not rest.strip(" \t") or rest.lstrip(" \t")[:1] in "\n\r。.．!！?？,，;；:：、)）（]】}—–-<\"“”'"
+    return (run.labelled or not rest.strip(" \t") or rest.lstrip(" \t")[:1] in "\n\r。.．!！?？,，;；:：、)）（(]】}—–-<\"“”'"
             or bool(re.match(r"[ \t]*[\u3400-\u9fff]", rest))
             or bool(re.match(r"[ \t]+(?:is|are|was|were|holds?|both|only|because|since|as|for|would|must|should)\b",
                              rest)))
@@ -190,11 +194,12 @@ def _best(runs: list[_Run], ok) -> _Run | None:  # noqa: ANN001 - a predicate on
 _NOT_A_PICK = "不误错漏多会可未没单挑再别"
 _CUE = re.compile(
     "|".join([
-        r"【答案】", r"答案(?:应该是|应该为|应为|应是|就是|是|为|选|应选)?", r"正确(?:的)?(?:答案|选项|选择)(?:是|为|有)?",
+        r"【答案】", r"(?<!错误)(?<!错)答案(?:应该是|应该为|应为|应是|就是|是|为|选|应选)?", r"正确(?:的)?(?:答案|选项|选择)(?:是|为|有)?",
         r"正确的(?:是|为|有)", r"对应(?:的)?(?:选项)?(?:是|为)?", r"选项(?:是|为)",
         rf"(?<![{_NOT_A_PICK}])选(?!项|修|考|取|出|题)(?:择)?(?:的是)?", r"(?<![\u3400-\u9fff])答[ \t]*[:：]",
         r"结论(?:是|为)?[ \t]*[:：]", r"最终(?:答案|选择)(?:是|为)?",
-        r"\b(?:the\s+)?(?:final\s+|correct\s+|best\s+|right\s+)?answers?(?:\s+(?:is|are|would be|must be|should be))?",
+        r"(?<!wrong )(?<!incorrect )\b(?:the\s+)?(?:final\s+|correct\s+|best\s+|right\s+)?answers?"
+        r"(?:\s+(?:is|are|would be|must be|should be))?",
         r"\b(?:the\s+)?(?:correct|true|right|valid|best)\s+(?:options?|choices?|statements?|ones?)(?:\s+(?:is|are))?",
         r"\b(?:options?|choices?|statements?|ones?)\s+that\s+(?:must\s+be\s+|are\s+|is\s+)?(?:true|correct|valid|holds?|works?)"
         r"\s+(?:is|are)", r"\bwhich\s+is\s+(?:choice|option|answer)", r"\b(?:selected|chosen)\s*:",
@@ -242,13 +247,35 @@ def _after_cue(text: str, m: re.Match[str]) -> _Commitment | None:
         runs = [r for r in runs if cut >= 0 and r.end <= start + cut + 1]
     run = _best(runs, lambda r: _ends_cue(text, r) and not _NEGATED.match(text, r.end))
     if run is not None:
-        return _Commitment(m.start(), run.letters, end=run.end)
+        listed = _inline_options(text, run) if run.labelled and len(run.letters) == 1 else None
+        if listed is None:
+            return _Commitment(m.start(), run.letters, end=run.end)
+        whole = len(listed) >= 4 and "".join(listed) == "ABCDEFGHIJ"[: len(listed)]
+        return _Commitment(m.start(), None if whole else listed, end=run.end)
     line_rest = text[start: text.find("\n", start) if "\n" in text[start:] else len(text)]
     if not _CLOSE.sub("", line_rest).strip(" \t:：*_`$"):
         echoed = _echoed_options(text, start)
         if echoed:
             return _Commitment(m.start(), echoed)
     return None
+
+
+_INLINE_LABEL = re.compile(r"(?:(?<=[ \t;；，,。])|(?<=\*\*))(?:\*\*)?[(（]?([A-J])(?:[)）]|[ \t]*[.．、:：])(?=[ \t]*\S)")
+
+
+def _inline_options(text: str, run: _Run) -> tuple[str, ...] | None:
+    """Options written with their text after a cue, on its line: "A. ①② B. ①③ C. ②④ D. ③④" (the whole list
+    copied: no choice) or "A. f(x) 是奇函数；C. f(1)=0" (the options chosen). Labels must run in order."""
+    stop = len(text)
+    for end in ("\n", "<eoa>"):
+        k = text.find(end, run.end)
+        stop = min(stop, k) if k >= 0 else stop
+    letters = [run.letters[0]]
+    for m in _INLINE_LABEL.finditer(text, run.end, stop):
+        if m.group(1) <= letters[-1]:
+            return None
+        letters.append(m.group(1))
+    return tuple(letters) if len(letters) > 1 else None
 
 
 _OPTION_LINE = re.compile(r"[ \t]*(?:[-*•+][ \t]+|\d{1,2}[.、)][ \t]*)?(?:\*\*|__)?[(（]?([A-J])[)）]?(?:\*\*|__)?"
