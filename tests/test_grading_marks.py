@@ -54,6 +54,31 @@ def test_bad_marks_files_are_one_sentence_naming_the_file(tmp_path: Path, name: 
         read_marks(tmp_path / "missing.csv")
 
 
+def test_one_item_marked_twice_in_one_sheet_is_an_error_not_the_later_row(tmp_path: Path) -> None:
+    """QA: a sheet with a row per marker (赵 then 李) kept only 李's marks, silently: 25 points, not the double mark."""
+    path = tmp_path / "m.csv"
+    path.write_text("id,mark,marker\nq1,6,赵老师\nq2,3,赵老师\nq1,8,李老师\n", encoding="utf-8")
+    with pytest.raises(MarksError, match=r"rows 2 and 4 both mark q1 \(6 by 赵老师 and 8 by 李老师\); one row per item"):
+        read_marks(path)
+    path.write_text("id,mark\nq1,6\nq1,8\n", encoding="utf-8")
+    with pytest.raises(MarksError, match=r"rows 2 and 3 both mark q1 \(6 and 8\)"):
+        read_marks(path)
+    path.write_text("id,mark,marker\nq1,6,赵老师\nq1,6,赵老师\nq2,,\nq2,4,\nq1,,\n", encoding="utf-8")
+    rows = read_marks(path)  # a row pasted twice, a blank row then its mark, a blank after a mark
+    assert (rows["q1"].mark, rows["q1"].row, rows["q2"].mark) == (6.0, 2, 4.0)
+
+
+def test_a_sheet_saved_by_a_chinese_spreadsheet_or_as_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes("id,mark,marker\r\n模拟-16,9,李老师\r\n".encode("gbk"))
+    rows = read_marks(path)
+    assert (rows["模拟-16"].mark, rows["模拟-16"].marker) == (9.0, "李老师")
+    book = tmp_path / "marks.xlsx"
+    book.write_bytes(b"PK\x03\x04" + bytes(range(256)))
+    with pytest.raises(MarksError, match=r"marks.xlsx: this is a spreadsheet workbook, not a CSV; save it as 'CSV UTF-8'"):
+        read_marks(book)
+
+
 def test_a_changed_file_is_read_again(tmp_path: Path) -> None:
     path = tmp_path / "m.csv"
     path.write_text("id,mark\nq1,3\n", encoding="utf-8")

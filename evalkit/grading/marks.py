@@ -8,6 +8,9 @@ A marks file gives sample ids a mark and, optionally, who marked them:
 * JSON: an object of id → mark (a number, or a number as text) or id → ``{"mark": …, "marker": …}``,
   or a list of ``{"id": …, "mark": …, "marker": …}`` rows (again ``points`` for ``mark``).
 
+A CSV is read as UTF-8 (a BOM is fine) or, failing that, as GBK (what a Chinese spreadsheet saves as "CSV");
+a workbook (.xlsx) is an error saying to save it as CSV. One row per item: the same id again with another
+mark or marker is an error naming both rows (a second marker's marks go in a file of their own).
 An empty mark means "not marked yet" (``MarkRow.mark is None``). Anything else that is not a number,
 a file that cannot be read, or a CSV without the columns is a :class:`~evalkit.errors.MarksError` in one
 sentence naming the file and, for a bad value, the row. Whether a mark fits its item (0 to the item's
@@ -17,6 +20,7 @@ points, a value the item can give) is for the caller, who knows the items.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,7 +56,11 @@ class MarkRow:
 
 
 def read_marks(path: str | Path) -> dict[str, MarkRow]:
-    """The rows of a marks file by sample id (a later row of the same id wins); read once per version of the file."""
+    """The rows of a marks file by sample id, read once per version of the file.
+
+    An id may appear again only with the same mark and marker, or blank (a blank row never clears a mark): two
+    different marks of one item in one sheet are an error, never a silent "the later row wins".
+    """
     p = Path(path)
     try:
         stat = p.stat()
@@ -75,8 +83,18 @@ def _read(path: str, mtime_ns: int, size: int) -> dict[str, MarkRow]:
             if text:
                 raise MarksError(f"{p}: row {row} has a mark but no id")
             continue
-        out[sid] = MarkRow(sid, _number(p, row, sid, text), str(cells.get("marker") or "").strip() or None, row)
+        new = MarkRow(sid, _number(p, row, sid, text), str(cells.get("marker") or "").strip() or None, row)
+        old = out.get(sid)
+        if old is None or old.mark is None:
+            out[sid] = new
+        elif new.mark is not None and (new.mark, new.marker) != (old.mark, old.marker):
+            raise MarksError(f"{p}: rows {old.row} and {row} both mark {sid} ({_who(old)} and {_who(new)}); one row per "
+                             "item: a second marker's marks go in a file of their own, imported after the first")
     return out
+
+
+def _who(row: MarkRow) -> str:
+    return f"{row.mark:g}" + (f" by {row.marker}" if row.marker else "")
 
 
 def _number(path: Path, row: int, sid: str, text: str) -> float | None:
@@ -88,9 +106,24 @@ def _number(path: Path, row: int, sid: str, text: str) -> float | None:
         raise MarksError(f"{path}: row {row} ({sid}): mark {text!r} is not a number") from None
 
 
+def _decoded(path: Path) -> str:
+    """The sheet's text: UTF-8 (with or without a BOM), or GBK as a Chinese spreadsheet saves "CSV"."""
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        raise MarksError(f"{path}: this is a spreadsheet workbook, not a CSV; save it as 'CSV UTF-8' and import that")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise MarksError(f"{path}: the sheet is neither UTF-8 nor GBK text; save it as 'CSV UTF-8'") from None
+
+
 def _csv_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with io.StringIO(_decoded(path), newline="") as fh:
             reader = csv.DictReader(fh)
             columns = reader.fieldnames or []
             if "id" not in columns or ("mark" not in columns and "points" not in columns):
