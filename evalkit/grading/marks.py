@@ -118,7 +118,7 @@ def _decoded(path: Path) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise MarksError(f"{path}: the sheet is neither UTF-8 nor GBK text; save it as 'CSV UTF-8'") from None
+        raise MarksError(f"{path}: cannot be read as a marks CSV (neither UTF-8 nor GBK text); save it as 'CSV UTF-8'") from None
 
 
 def _csv_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
