@@ -34,16 +34,26 @@ def read_jsonl_outputs(path: Path) -> dict[str, str]:
 
 
 def _jsonl_outputs(path: Path) -> dict[str, str]:
+    """``{id: output}``; an output of ``null`` is no output (the sample fails as unanswered, never graded as "None")."""
     outputs: dict[str, str] = {}
+    lines: dict[str, int] = {}
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
-                outputs[str(rec["id"])] = str(rec["output"])
+                sid, output = str(rec["id"]), rec["output"]
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise AdapterError(f"{path}: line {n} is not a JSON object with 'id' and 'output'") from None
+            if output is None:
+                continue
+            if isinstance(output, bool) or not isinstance(output, str | int | float):
+                raise AdapterError(f"{path}: line {n}: 'output' of {sid!r} is {type(output).__name__}, not text")
+            if sid in outputs and outputs[sid] != str(output):
+                raise AdapterError(f"{path}: line {n} records {sid!r} again with another output (first on line "
+                                   f"{lines[sid]}); keep one output per sample")
+            outputs[sid], lines[sid] = str(output), lines.get(sid, n)
     return outputs
 
 
