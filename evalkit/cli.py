@@ -20,7 +20,9 @@ import typer
 from evalkit import cli_grade, cli_report, cli_sweep, cli_tasks
 from evalkit.cli_common import (
     adapter_options_for,
+    command_outcome,
     echo_error,
+    endpoint_options,
     fail,
     generation,
     parse_json_pairs,
@@ -120,7 +122,7 @@ def run(
       evalkit run --task my_samples.jsonl --model replay:outputs.jsonl\n
       evalkit run --task gaokao-math --model openai:m --output results/m1   (re-run the same line to resume)
     """
-    from evalkit.verdict import ErrorBudget, Interrupted, verdict
+    from evalkit.verdict import ErrorBudget, verdict
 
     if images not in ("send", "skip", "text"):
         fail(f"--images {images!r}: choose send, skip or text")
@@ -133,15 +135,11 @@ def run(
              "in the same order")
     if output is not None and (len(task) > 1 or len(model) > 1):
         fail("--output names one run folder; give one --task and one --model with it")
-    adapter_options = parse_pairs(model_opt, "-M")
-    if base_url:
-        adapter_options["base_url"] = base_url
-    if api_key_env:
-        adapter_options["api_key_env"] = api_key_env
     options = RunOptions(
         tasks=tuple(task), models=tuple(model), model_names=tuple(model_name or ()), include=tuple(include or ()),
         data=data,
-        task_options=parse_pairs(task_opt, "-T"), adapter_options=adapter_options, judge=judge,
+        task_options=parse_pairs(task_opt, "-T"), adapter_options=endpoint_options(model_opt, base_url, api_key_env),
+        judge=judge,
         judge_options=parse_pairs(judge_opt, "-J"), grader_options=parse_json_pairs(grader_opt, "--grader-option"),
         concurrency=concurrency, limit=limit, ids=tuple(i.strip() for i in ids.split(",")) if ids else None,
         seed=seed, output=output, results_dir=results_dir, use_cache=not no_cache, max_retries=max_retries,
@@ -149,17 +147,9 @@ def run(
         generation=generation(max_tokens, temperature, top_p, stop, gen), progress=not quiet, report=report,
         dry_run=dry_run,
     )
-    try:
+    with command_outcome("run", "interrupted before any run folder was written."):
         budget = ErrorBudget.parse(max_errors)
         ends = run_all(options)
-    except Interrupted as exc:
-        typer.echo("\n" + exc.hint("run"), err=True)
-        raise typer.Exit(130) from None
-    except KeyboardInterrupt:
-        typer.echo("\ninterrupted before any run folder was written.", err=True)
-        raise typer.Exit(130) from None
-    except EvalkitError as exc:
-        fail(str(exc), exc.exit_code)
     code, lines = verdict(ends, budget)
     for line in lines:
         echo_error(line)

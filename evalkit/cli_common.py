@@ -8,6 +8,8 @@ others).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -49,6 +51,35 @@ def parse_json_pairs(pairs: list[str] | None, flag: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             pass
     return out
+
+
+def endpoint_options(model_opt: list[str] | None, base_url: str | None, api_key_env: str | None) -> dict[str, Any]:
+    """The adapter options of ``-M KEY=VALUE``, ``--base-url`` and ``--api-key-env`` together."""
+    options = parse_pairs(model_opt, "-M")
+    if base_url:
+        options["base_url"] = base_url
+    if api_key_env:
+        options["api_key_env"] = api_key_env
+    return options
+
+
+@contextmanager
+def command_outcome(command: str, before_any_folder: str) -> Iterator[None]:
+    """How ``run`` and ``sweep`` end when they cannot finish: Ctrl-C (exit 130, saying how to resume,
+    or ``before_any_folder`` when nothing was written yet) or a user's mistake (one sentence, exit 2)."""
+    from evalkit.errors import EvalkitError
+    from evalkit.verdict import Interrupted
+
+    try:
+        yield
+    except Interrupted as exc:
+        typer.echo("\n" + exc.hint(command), err=True)
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        typer.echo("\n" + before_any_folder, err=True)
+        raise typer.Exit(130) from None
+    except EvalkitError as exc:
+        fail(str(exc), exc.exit_code)
 
 
 def generation(max_tokens: int | None, temperature: float | None, top_p: float | None,

@@ -60,38 +60,24 @@ def sweep(
       evalkit sweep --task gaokao-math --task mmlu --model openai:a --model openai:b --base-url http://host:8000/v1 -o results/ab\n
       (re-run the same command to resume: finished samples are skipped)
     """
-    from evalkit.cli_common import fail, generation, parse_pairs
-    from evalkit.errors import EvalkitError
-    from evalkit.verdict import ErrorBudget, Interrupted
+    from evalkit.cli_common import command_outcome, endpoint_options, generation, parse_pairs
+    from evalkit.verdict import ErrorBudget
 
-    adapter_options = parse_pairs(model_opt, "-M")
-    if base_url:
-        adapter_options["base_url"] = base_url
-    if api_key_env:
-        adapter_options["api_key_env"] = api_key_env
     flags = SweepFlags(
         file=file, tasks=tuple(task or ()), models=tuple(model or ()), executor=executor, address=address,
         output=output, include=tuple(include or ()), data=data, task_options=parse_pairs(task_opt, "-T"),
-        adapter_options=adapter_options, judge=judge, judge_options=parse_pairs(judge_opt, "-J"),
+        adapter_options=endpoint_options(model_opt, base_url, api_key_env), judge=judge, judge_options=parse_pairs(judge_opt, "-J"),
         concurrency=concurrency, shard_size=shard_size, limit=limit, seed=seed, repeats=repeats, gpus=gpus,
         use_cache=not no_cache, max_retries=max_retries, timeout_s=timeout,
         generation=generation(max_tokens, temperature, None, None, None),
     )
-    try:
+    with command_outcome("sweep", "interrupted: finished samples are saved; re-run the same sweep to resume."):
         budget = ErrorBudget.parse(max_errors)
         spec = flags.sweep()
         if dry_run:
             _print_plan(spec)
             return
         _run(spec, quiet=quiet, report=report, budget=budget)
-    except Interrupted as exc:
-        typer.echo("\n" + exc.hint("sweep"), err=True)
-        raise typer.Exit(130) from None
-    except KeyboardInterrupt:
-        typer.echo("\ninterrupted: finished samples are saved; re-run the same sweep to resume.", err=True)
-        raise typer.Exit(130) from None
-    except EvalkitError as exc:
-        fail(str(exc), exc.exit_code)
 
 
 @dataclass(frozen=True)

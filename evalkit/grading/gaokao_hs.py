@@ -60,14 +60,12 @@ def _interval(num: Any, den: Any, seed: int) -> tuple[float, float]:
     num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     if num.size == 0 or den.sum() == 0:
         return 0.0, 0.0
-    rng = np.random.default_rng(seed)
+    from evalkit.grading.metrics import bootstrap_draws
+
     ratios = np.empty(BOOTSTRAP)
-    chunk = max(1, min(BOOTSTRAP, 2_000_000 // num.size))
-    for start in range(0, BOOTSTRAP, chunk):
-        stop = min(BOOTSTRAP, start + chunk)
-        idx = rng.integers(0, num.size, size=(stop - start, num.size))
+    for rows, idx in bootstrap_draws(num.size, BOOTSTRAP, seed):
         sums = den[idx].sum(axis=1)
-        ratios[start:stop] = np.divide(num[idx].sum(axis=1), sums, out=np.zeros(stop - start), where=sums > 0)
+        ratios[rows] = np.divide(num[idx].sum(axis=1), sums, out=np.zeros(len(sums)), where=sums > 0)
     low, high = np.quantile(ratios, [0.025, 0.975])
     return float(low), float(high)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -174,6 +174,18 @@ def aggregation_of(summary: Mapping[str, Any]) -> Aggregation:
     return _BY_KEY.get(str(summary.get("primary") or "accuracy"), AS_REPORTED)
 
 
+def bootstrap_draws(size: int, n_boot: int, seed: int) -> Iterator[tuple[slice, Any]]:
+    """Seeded bootstrap resamples of ``size`` items, as (rows of the ``n_boot`` replicates, index array),
+    drawn in chunks of at most two million indices so memory stays bounded."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, 2_000_000 // size))
+    for start in range(0, n_boot, chunk):
+        stop = min(n_boot, start + chunk)
+        yield slice(start, stop), rng.integers(0, size, size=(stop - start, size))
+
+
 @metric("bootstrap_ci")
 def bootstrap_ci(results: Sequence[SampleResult], n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> dict[str, Any]:
@@ -183,13 +195,9 @@ def bootstrap_ci(results: Sequence[SampleResult], n_boot: int = 1000, level: flo
     values = np.array([r.score.value for r in results], dtype=float)
     if values.size == 0:
         return {"accuracy_ci_low": 0.0, "accuracy_ci_high": 0.0, "ci_level": level}
-    rng = np.random.default_rng(seed)
     means = np.empty(n_boot)
-    chunk = max(1, min(n_boot, 2_000_000 // values.size))
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        idx = rng.integers(0, values.size, size=(stop - start, values.size))
-        means[start:stop] = values[idx].mean(axis=1)
+    for rows, idx in bootstrap_draws(values.size, n_boot, seed):
+        means[rows] = values[idx].mean(axis=1)
     alpha = (1 - level) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return {"accuracy_ci_low": float(low), "accuracy_ci_high": float(high), "ci_level": level}
