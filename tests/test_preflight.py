@@ -72,7 +72,9 @@ def test_a_template_typo_is_one_sentence_naming_the_sample(tmp_path: Path) -> No
     assert "'questoin' is undefined" in line and "sample 'q00000'" in line
     broken = task_yaml(tmp_path / "u", prompt={"template": "{% if metadata.type %}{{ question }}"})
     code, err, requests = run_against_server(tmp_path, "--task", str(broken))
-    assert code == 2 and requests == 0 and "the prompt template does not parse" in one_error(err)
+    line = one_error(err)  # found when the task loads, naming the file and the field
+    assert code == 2 and requests == 0 and "field 'prompt.template' does not parse (template line 1" in line
+    assert str(broken) in line
 
 
 def test_a_task_option_nobody_takes_is_an_error(tmp_path: Path) -> None:

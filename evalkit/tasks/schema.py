@@ -160,6 +160,22 @@ def task_from_yaml(path: Path, data_override: str | None = None, options: dict[s
     return task_from_dict(path, data, data_override, options)
 
 
+def _check_template(path: Path, template: Any) -> None:
+    """A prompt template that does not parse is found when the task loads, naming the file and line."""
+    if template is None:
+        return
+    if not isinstance(template, str):
+        raise _fail(path, "prompt.template", f"must be text, not {type(template).__name__}")
+    import jinja2
+
+    from evalkit.tasks.prompt import sandbox
+
+    try:
+        sandbox().parse(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _fail(path, "prompt.template", f"does not parse (template line {exc.lineno}: {exc.message})") from None
+
+
 def task_from_dict(
     path: Path, data: dict[str, Any], data_override: str | None = None, options: dict[str, Any] | None = None
 ) -> Task:
@@ -175,6 +191,7 @@ def task_from_dict(
     if isinstance(prompt, str):
         prompt = {"template": prompt}
     _check_keys(path, "prompt.", prompt, PROMPT_FIELDS)
+    _check_template(path, prompt.get("template"))
     modality = data.get("modality", "text")
     if modality not in MODALITIES:
         raise _fail(path, "modality", f"is {modality!r}; allowed: {', '.join(MODALITIES)}")
