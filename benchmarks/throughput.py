@@ -1,18 +1,25 @@
 """Throughput of a whole ``evalkit run`` against a local OpenAI-compatible server, beside a minimal client.
 
 For each server latency (default 50 ms and 0 ms) it starts ``python -m evalkit.testing.server`` in
-its own process, then runs, each as a whole process (start-up included):
+its own process, then runs, each as a whole process (start-up included), ``--repeat`` times
+interleaved, and prints the medians:
 
-* ``evalkit run --task mcq.jsonl --model openai:bench --base-url URL --concurrency C --no-cache
-  --no-report`` on N generated multiple-choice samples (rendering, requests, grading, results);
-* the reference: a minimal plain-asyncio client (this file, ``--reference``) sending the same
-  N chat requests over C keep-alive connections and reading the answers, nothing else.
+* ``reference``: a minimal plain-asyncio client (this file, ``--reference``) sending the same N chat
+  requests over C keep-alive connections and reading the answers, nothing else — the bare client;
+* ``default``: ``evalkit run --task mcq.jsonl --model openai:bench --base-url URL --concurrency C
+  --no-cache`` as users type it, which writes the HTML report at the end;
+* ``no-report``: the same with ``--no-report``.
 
-It prints wall time, CPU time (user+system of that process and its children), peak memory
-(max RSS), samples per second, the server's most requests in flight, and evalkit / reference.
-It also times the start-up of ``evalkit run`` on one sample.
+It prints wall time, CPU time (user+system of that process and its children), peak memory (max RSS
+of the process tree), samples per second, the server's most requests in flight, each command over
+the reference, and the issue's goals (50 ms: default ≤ 1.3× the reference, peak ≤ 100 MB; 0 ms:
+≤ 2.5×). It also times the start-up of ``evalkit run`` on one sample (goal ≤ 0.3 s).
+
+``--compare DIR`` also runs the evalkit of another checkout (e.g. an export of main before a change)
+in the same rounds, labelled ``base:``, so before and after are measured side by side on one machine.
 
     .venv/bin/python benchmarks/throughput.py [--n 2000] [--concurrency 64] [--latency 0.05 --latency 0]
+        [--repeat 3] [--compare /tmp/base-checkout]
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 REPO = HERE.parent.parent
 PY = sys.executable
-EVALKIT = str(Path(PY).with_name("evalkit")) if Path(PY).with_name("evalkit").exists() else "evalkit"
+CLI = "import sys; from evalkit.cli import main; sys.argv[0] = 'evalkit'; main()"
 
 
 # ----- the reference: a minimal asyncio client ---------------------------------------------------
@@ -63,28 +71,38 @@ async def _reference(url: str, task: Path, concurrency: int) -> int:
 
 # ----- measuring whole processes -------------------------------------------------------------------
 
-def measure(cmd: list[str]) -> dict[str, float]:
-    """Run ``cmd`` to completion; wall time, CPU (with its children) and max RSS of that process tree."""
+def measure(cmd: list[str], src: Path | None = None) -> dict[str, float]:
+    """Run ``cmd`` to completion; wall time, CPU (with its children) and max RSS of that process tree.
+    ``src``: the checkout whose ``evalkit`` package the command imports (first on PYTHONPATH)."""
+    env = {**os.environ}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{err[-2000:]}")
+        raise SystemExit(f"{' '.join(cmd[:6])} ... failed ({proc.returncode}):\n{err[-2000:]}")
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([PY, "-m", "evalkit.testing.server", "--latency", str(latency),
-                             "--answer", "The answer is A.", "--lifetime", "900"],
+                             "--answer", "The answer is A.", "--lifetime", "3600"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("READY "):
         proc.kill()
         raise SystemExit(f"the local server did not start: {line!r}")
     return proc, line.split()[1]
+
+
+def stop_server(server: subprocess.Popen[str]) -> None:
+    if server.stdin:
+        server.stdin.close()
+    server.wait(10)
 
 
 def write_task(path: Path, n: int) -> None:
@@ -94,58 +112,85 @@ def write_task(path: Path, n: int) -> None:
                                  "choices": ["alpha", "beta", "gamma", "delta"], "target": "ABCD"[i % 4]}) + "\n")
 
 
-def evalkit_cmd(task: Path, url: str, concurrency: int, out: Path) -> list[str]:
-    return [EVALKIT, "run", "--task", str(task), "--model", "openai:bench", "--base-url", url,
-            "--concurrency", str(concurrency), "--output", str(out), "--no-cache", "--no-report", "--quiet"]
+def evalkit_cmd(task: Path, url: str, concurrency: int, out: Path, *, report: bool) -> list[str]:
+    return [PY, "-c", CLI, "run", "--task", str(task), "--model", "openai:bench", "--base-url", url,
+            "--concurrency", str(concurrency), "--output", str(out), "--no-cache", "--quiet",
+            *([] if report else ["--no-report"])]
 
 
-def row(name: str, m: dict[str, float], n: int, stats: dict[str, int]) -> str:
-    return (f"  {name:<10} wall {m['wall_s']:6.2f} s   cpu {m['cpu_s']:6.2f} s   peak {m['rss_mb']:6.1f} MB   "
-            f"{n / m['wall_s']:7.0f} samples/s   server max in flight {stats['max_in_flight']:3d}"
-            f"   requests {stats['requests']}")
+def median(ms: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(m[k] for m in ms) for k in ms[0]}
 
 
-def bench(latency: float, n: int, concurrency: int, tmp: Path) -> None:
+def row(name: str, m: dict[str, float], n: int, ref: dict[str, float], in_flight: int) -> str:
+    return (f"  {name:<18} wall {m['wall_s']:6.2f} s ({m['wall_s'] / ref['wall_s']:4.2f}x)   "
+            f"cpu {m['cpu_s']:6.2f} s ({m['cpu_s'] / ref['cpu_s']:4.2f}x)   peak {m['rss_mb']:6.1f} MB   "
+            f"{n / m['wall_s']:6.0f} samples/s   max in flight {in_flight:3d}")
+
+
+def bench(latency: float, n: int, concurrency: int, repeat: int, tmp: Path, trees: dict[str, Path]) -> None:
     from evalkit.testing.server import fetch_stats
 
     server, url = start_server(latency)
+    task = tmp / "mcq.jsonl"
+    write_task(task, n)
+    names = ["reference"] + [f"{label}{kind}" for label in trees for kind in ("default", "no-report")]
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    in_flight: dict[str, int] = dict.fromkeys(names, 0)
     try:
-        task = tmp / "mcq.jsonl"
-        write_task(task, n)
-        ref = measure([PY, str(HERE), "--reference", url, "--task", str(task), "--concurrency", str(concurrency)])
-        ref_stats = fetch_stats(url, reset=True)
-        ev = measure(evalkit_cmd(task, url, concurrency, tmp / f"run-{latency}"))
-        ev_stats = fetch_stats(url, reset=True)
-        summary = json.loads((tmp / f"run-{latency}" / "summary.json").read_text())
-        print(f"latency {latency * 1000:.0f} ms, concurrency {concurrency}, N = {n}")
-        print(row("reference", ref, n, ref_stats))
-        print(row("evalkit", ev, n, ev_stats))
-        ratio = ev["wall_s"] / ref["wall_s"]
-        print(f"  evalkit / reference: wall {ratio:.2f}x   cpu {ev['cpu_s'] / ref['cpu_s']:.2f}x"
-              f"   (evalkit graded {summary['counts']['n']}, errors {summary['counts']['error']},"
-              f" accuracy {summary['metrics'].get('accuracy')})")
+        for rep in range(repeat):
+            for name in names:  # interleaved: every command once per round
+                if name == "reference":
+                    cmd, src = [PY, str(HERE), "--reference", url, "--task", str(task),
+                                "--concurrency", str(concurrency)], None
+                else:
+                    label, kind = (name.split(":", 1) if ":" in name else ("", name))
+                    src = trees[f"{label}:" if label else ""]
+                    out = tmp / f"run-{latency}-{name.replace(':', '_')}-{rep}"
+                    cmd = evalkit_cmd(task, url, concurrency, out, report=kind == "default")
+                runs[name].append(measure(cmd, src))
+                in_flight[name] = max(in_flight[name], fetch_stats(url, reset=True)["max_in_flight"])
+                if name != "reference":
+                    summary = json.loads((out / "summary.json").read_text())
+                    if summary["counts"]["n"] != n or summary["counts"]["error"]:
+                        raise SystemExit(f"{name}: graded {summary['counts']} — not the same work")
+                    if kind == "default" and not (out / "report.html").exists():
+                        raise SystemExit(f"{name}: the default command wrote no report.html")
+    finally:
+        stop_server(server)
+    med = {name: median(ms) for name, ms in runs.items()}
+    ref = med["reference"]
+    print(f"latency {latency * 1000:.0f} ms, concurrency {concurrency}, N = {n}, medians of {repeat}")
+    for name in names:
+        print(row(name, med[name], n, ref, in_flight[name]))
+    for label in trees:
+        default = med[f"{label}default"]
+        ratio = default["wall_s"] / ref["wall_s"]
         if latency > 0:
-            print(f"  goals: wall <= 1.5x reference: {'met' if ratio <= 1.5 else 'MISSED'};"
-                  f" peak memory < 150 MB: {'met' if ev['rss_mb'] < 150 else 'MISSED'}")
-    finally:
-        if server.stdin:
-            server.stdin.close()
-        server.wait(10)
+            print(f"  goals ({label or 'this tree:'}): default command <= 1.3x the bare client: "
+                  f"{'met' if ratio <= 1.3 else 'MISSED'} ({ratio:.2f}x); peak <= 100 MB: "
+                  f"{'met' if default['rss_mb'] <= 100 else 'MISSED'} ({default['rss_mb']:.0f} MB)")
+        else:
+            print(f"  goal ({label or 'this tree:'}): default command <= 2.5x the bare client: "
+                  f"{'met' if ratio <= 2.5 else 'MISSED'} ({ratio:.2f}x)")
 
 
-def startup(tmp: Path) -> None:
+def startup(tmp: Path, repeat: int, trees: dict[str, Path]) -> None:
     server, url = start_server(0.0)
+    task = tmp / "one.jsonl"
+    write_task(task, 1)
     try:
-        task = tmp / "one.jsonl"
-        write_task(task, 1)
-        best = min((measure(evalkit_cmd(task, url, 1, tmp / f"one-{i}")) for i in range(3)),
-                   key=lambda m: m["wall_s"])
-        print(f"start-up: evalkit run on 1 sample, whole process: {best['wall_s']:.3f} s wall (best of 3), "
-              f"{best['rss_mb']:.1f} MB peak; goal < 0.5 s: {'met' if best['wall_s'] < 0.5 else 'MISSED'}")
+        for label, src in trees.items():
+            for report in (True, False):
+                ms = [measure(evalkit_cmd(task, url, 1, tmp / f"one-{label.strip(':')}-{report}-{i}", report=report), src)
+                      for i in range(max(3, repeat))]
+                med = median(ms)
+                kind = "default" if report else "no-report"
+                print(f"start-up: {label}{kind:<9} run on 1 sample, whole process: {med['wall_s']:.3f} s wall, "
+                      f"{med['cpu_s']:.3f} s cpu, {med['rss_mb']:.1f} MB peak (median of {len(ms)}); "
+                      f"goal <= 0.3 s: {'met' if med['wall_s'] <= 0.3 else 'MISSED'}")
     finally:
-        if server.stdin:
-            server.stdin.close()
-        server.wait(10)
+        stop_server(server)
 
 
 def main() -> None:
@@ -153,6 +198,9 @@ def main() -> None:
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--latency", type=float, action="append", help="server latency in seconds (repeatable)")
+    p.add_argument("--repeat", type=int, default=3, help="rounds; medians are printed")
+    p.add_argument("--compare", type=Path, metavar="DIR", help="also run the evalkit of this checkout (base:)")
+    p.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
     p.add_argument("--reference", metavar="URL", help=argparse.SUPPRESS)
     p.add_argument("--task", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -160,10 +208,18 @@ def main() -> None:
         correct = asyncio.run(_reference(args.reference, args.task, args.concurrency))
         print(correct)
         return
+    trees = {"": REPO}
+    if args.compare:
+        trees["base:"] = args.compare.resolve()
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)")
     with tempfile.TemporaryDirectory() as tmp:
-        startup(Path(tmp))
+        if not args.no_startup:
+            startup(Path(tmp), args.repeat, trees)
         for latency in args.latency or [0.05, 0.0]:
-            bench(latency, args.n, args.concurrency, Path(tmp))
+            bench(latency, args.n, args.concurrency, args.repeat, Path(tmp), trees)
+    load = os.getloadavg()
+    print(f"machine after: load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
 
 
 if __name__ == "__main__":
