@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from evalkit import cli_grade, cli_report, cli_sweep, cli_tasks
+from evalkit import cli_grade, cli_regrade, cli_report, cli_sweep, cli_tasks
 from evalkit.cli_common import (
     adapter_options_for,
     command_outcome,
@@ -95,6 +95,7 @@ def run(
     max_retries: Annotated[int, typer.Option("--max-retries", min=0, help="Retries per request on 429/5xx/timeouts.")] = 3,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request before it counts as failed.")] = 120.0,
     grade_timeout: Annotated[float, typer.Option("--grade-timeout", help="Seconds a grader may spend on one answer.")] = 30.0,
+    grade_workers: Annotated[int | None, typer.Option("--grade-workers", min=1, help="Grading processes (default: one per core).")] = None,
     images: Annotated[str, typer.Option("--images", help="Image questions for text-only models: skip or text (send the text alone).")] = "send",
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Generation: maximum new tokens.")] = None,
     temperature: Annotated[float | None, typer.Option("--temperature", help="Generation: temperature.")] = None,
@@ -143,7 +144,7 @@ def run(
         judge_options=parse_pairs(judge_opt, "-J"), grader_options=parse_json_pairs(grader_opt, "--grader-option"),
         concurrency=concurrency, limit=limit, ids=tuple(i.strip() for i in ids.split(",")) if ids else None,
         seed=seed, output=output, results_dir=results_dir, use_cache=not no_cache, max_retries=max_retries,
-        timeout_s=timeout, grade_timeout_s=grade_timeout, images=images,
+        timeout_s=timeout, grade_timeout_s=grade_timeout, grade_workers=grade_workers, images=images,
         generation=generation(max_tokens, temperature, top_p, stop, gen), progress=not quiet, report=report,
         dry_run=dry_run,
     )
@@ -182,6 +183,7 @@ class RunOptions:
     max_retries: int = 3
     timeout_s: float = 120.0
     grade_timeout_s: float = 30.0
+    grade_workers: int | None = None  # None: one per core
     images: str = "send"
     progress: bool = True
     report: bool = True
@@ -202,6 +204,7 @@ class RunOptions:
             concurrency=self.concurrency, max_retries=self.max_retries, timeout_s=self.timeout_s, limit=self.limit,
             ids=list(self.ids) if self.ids else None, seed=self.seed, output=self.output,
             results_root=self.results_dir, use_cache=self.use_cache, grade_time_limit_s=self.grade_timeout_s,
+            grade_workers=self.grade_workers,
             images=self.images, generation=self.generation, progress=self.progress,
         )
 
@@ -389,6 +392,7 @@ def list_scorers() -> None:
 
 cli_report.register(app)
 cli_grade.register(app)
+cli_regrade.register(app)
 cli_sweep.register(app)
 cli_tasks.register(app)
 

@@ -63,7 +63,7 @@ class RunConfig:
     results_root: Path = Path("results")
     use_cache: bool = True
     cache_path: Path | None = None
-    grade_workers: int = 1
+    grade_workers: int | None = None  # grading processes; None: one per core
     grade_time_limit_s: float = 30.0
     images: ImagePolicy = "send"
     generation: GenerationConfig = field(default_factory=GenerationConfig)
