@@ -173,3 +173,39 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a writer whose temporary files and folders must be left alone)."""
+    return _alive(pid)
+
+
+def exchange_folders(new: Path, old: Path) -> None:
+    """Put the folder ``new`` where ``old`` is, in one step: afterwards ``old``'s path holds the new folder
+    and ``new``'s path the old one (Linux ``renameat2(RENAME_EXCHANGE)``: a reader sees one folder or the
+    other, never neither). Where the call is missing, two renames: the old folder steps aside first.
+    """
+    if not _rename_exchange(new, old):
+        aside = old.with_name(f".{old.name}.{os.getpid()}.aside")
+        os.rename(old, aside)
+        os.rename(new, old)
+        os.rename(aside, new)
+    _sync_folder(old.parent)
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    import ctypes
+    import errno
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))

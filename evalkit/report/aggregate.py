@@ -520,12 +520,13 @@ def aggregate(runs: Sequence[Run], *, groups: Sequence[GroupSpec] = (), seed: in
     """Aggregate read run folders into a :class:`Leaderboard`."""
     if not runs:
         raise ReportError("no run folders found (each run folder holds a run.json)")
+    runs, regraded = latest_gradings(runs)
     frames = {id(r): run_frame(r) for r in runs}
     by_cell: dict[tuple[str, str, str, str, str], list[Run]] = {}
     for r in runs:  # runs pool only over the same task, metric and samples, and as complete or not
         by_cell.setdefault((r.model, r.task, primary_of(r)[0], sample_set(r, frames[id(r)]), run_scope(r)),
                            []).append(r)
-    warnings = _version_warnings(by_cell) + _split_warnings(by_cell)
+    warnings = regraded + _version_warnings(by_cell) + _split_warnings(by_cell)
     cells = []
     for (m, t, _metric, sset, scope), rs in by_cell.items():
         cell = build_cell(m, t, rs, [frames[id(r)] for r in rs if not frames[id(r)].empty], seed=seed,
@@ -573,6 +574,29 @@ def _split_warnings(by_cell: dict[tuple[str, str, str, str, str], list[Run]]) ->
         seen.setdefault((model, task), []).append(f"{len(rs)} run(s) {scope or 'complete'}")
     return [f"{model} on {task}: runs over different samples are shown apart, not pooled or ranked together "
             f"({'; '.join(parts)})" for (model, task), parts in seen.items() if len(parts) > 1]
+
+
+def latest_gradings(runs: Sequence[Run]) -> tuple[list[Run], list[str]]:
+    """The runs to show: of a run and its regrades (``evalkit regrade`` into new folders), only the one graded
+    last, so the same answers are never pooled twice; and a note for each family that lost members."""
+    families: dict[tuple[str, str, str], list[Run]] = {}
+    for r in runs:
+        entries = r.record.get("regraded") or []
+        root = str(entries[0].get("from")) if entries else str(r.record.get("id") or r.path.name)
+        families.setdefault((r.model, r.task, root), []).append(r)
+    keep: set[int] = set()
+    notes: list[str] = []
+    for (model, task, _), members in families.items():
+        if len(members) == 1 or not any(m.record.get("regraded") for m in members):
+            keep.update(id(m) for m in members)  # repeats of a run, not regrades of one
+            continue
+        latest = max(members, key=lambda m: (len(m.record.get("regraded") or []),
+                                             str((m.record.get("regraded") or [{}])[-1].get("at") or "")))
+        keep.add(id(latest))
+        others = ", ".join(sorted(m.path.name for m in members if m is not latest))
+        notes.append(f"{model} on {task}: {latest.path.name} is the latest grading of the same answers; "
+                     f"not counted again: {others}")
+    return [r for r in runs if id(r) in keep], notes
 
 
 def _version_warnings(by_cell: dict[tuple[str, str, str, str, str], list[Run]]) -> list[str]:
