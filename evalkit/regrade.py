@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -321,68 +322,84 @@ def regrade_run(source: str | Path, *, grader_options: dict[str, Any] | None = N
 
     ``grader_options`` are laid over the grader options the run recorded; ``task``/``data``/``task_options``
     point at the run's task when it cannot be found as recorded. Returns what moved; the new folder is
-    ``outcome.path`` (the source itself with ``in_place``).
+    ``outcome.path`` (the source itself with ``in_place``). The run folder is locked meanwhile.
     """
-    import os
-
-    from evalkit.fileio import exchange_folders
-    from evalkit.grading.metrics import summarize
-    from evalkit.results import (
-        RUN_FILE,
-        SAMPLES_FILE,
-        environment_record,
-        load_run,
-        write_json_atomic,
-        write_summary,
-    )
+    from evalkit.results import RUN_FILE, RunLock, load_run
 
     started = time.perf_counter()
     source = Path(source)
     if in_place and output is not None:
         raise RegradeError("--in-place and --output: choose one (in place rewrites the run folder itself)")
-    run = load_run(source)
-    status = run.record.get("status")
-    if status != "finished":
-        raise RegradeError(f"{source}: the run is {status or 'not finished'}; regrade re-scores finished runs "
-                           f"(finish it first: evalkit run ... --output {source})")
-    spec = _grader_for(run.record, source, grader_options)
-    the_task = _task_for(run.record, source, task, data, task_options)
-    the_task.grader = spec
-    samples = {s.id: s for s in the_task.samples}
-    final = source if in_place else _new_folder(source, output)
-    _remove_stale_builds(source)
-    build = final.with_name(f".{final.name}.regrade-{os.getpid()}")
-    outcome = RegradeOutcome(source, final, spec, in_place, before=dict(run.summary))
+    if not (source / RUN_FILE).exists():
+        load_run(source)  # says what is wrong with the folder
+    lock = RunLock(source, "this regrade")
+    try:
+        run = load_run(source)
+        status = run.record.get("status")
+        if status != "finished":
+            raise RegradeError(f"{source}: the run is {status or 'not finished'}; regrade re-scores finished "
+                               f"runs (finish it first: evalkit run ... --output {source})")
+        spec = _grader_for(run.record, source, grader_options)
+        the_task = _task_for(run.record, source, task, data, task_options)
+        the_task.grader = spec
+        final = source if in_place else _new_folder(source, output)
+        outcome = RegradeOutcome(source, final, spec, in_place, before=dict(run.summary))
+        _remove_stale_builds(source)
+        build = final.with_name(f".{final.name}.regrade-{os.getpid()}")
+        try:
+            _build(build, run, the_task, spec, outcome, workers=workers, time_limit=time_limit,
+                   examples=examples, started=started)
+            _publish(build, source, final, in_place)
+        finally:
+            if build.exists():
+                shutil.rmtree(build, ignore_errors=True)
+    finally:
+        lock.release()
+    return outcome
+
+
+def _build(build: Path, run: Any, task: Any, spec: GraderSpec, outcome: RegradeOutcome, *, workers: int | None,
+           time_limit: float, examples: int, started: float) -> None:
+    """The whole new run folder under the hidden name ``build``: samples, summary, the rest, run.json last."""
+    from evalkit.grading.metrics import summarize
+    from evalkit.results import RUN_FILE, SAMPLES_FILE, environment_record, write_json_atomic, write_summary
+
+    samples = {s.id: s for s in task.samples}
     results: list[SampleResult] = []
     build.mkdir(parents=True)
+    with (build / SAMPLES_FILE).open("wb") as out:
+        asyncio.run(_grade_into(_records(run.path / SAMPLES_FILE), samples, spec, out, outcome, results,
+                                workers=workers, time_limit=time_limit, task_name=task.name, examples=examples))
+        out.flush()
+        os.fsync(out.fileno())
+    _copy_extras(run.path, build)
+    metrics = list(run.record.get("task", {}).get("metrics") or task.metrics)
+    after = {**{k: v for k, v in run.summary.items() if k in ("task", "model", "timing")},
+             **summarize(results, metrics)}
+    after.setdefault("task", run.task)
+    after.setdefault("model", run.model)
+    outcome.wall_s = time.perf_counter() - started
+    after["regraded"] = {"wall_s": round(outcome.wall_s, 3), "samples": outcome.graded, "moved": outcome.moved}
+    write_summary(build, after)
+    outcome.after = after
+    write_json_atomic(build / RUN_FILE, _new_record(run.record, outcome.path, run.path, spec, outcome,
+                                                    environment_record(), datetime.now(UTC).isoformat()))
+
+
+def _publish(build: Path, source: Path, final: Path, in_place: bool) -> None:
+    """Put the finished folder where it belongs: renamed into place, or exchanged with the original."""
+    from evalkit.fileio import exchange_folders
+    from evalkit.results import RUN_FILE, RunLock
+
+    if not in_place:
+        build.rename(final)
+        return
+    lock = RunLock(build, "this regrade")  # the new folder is locked too as it takes the old one's place
     try:
-        with (build / SAMPLES_FILE).open("wb") as out:
-            asyncio.run(_grade_into(_records(source / SAMPLES_FILE), samples, spec, out, outcome, results,
-                                    workers=workers, time_limit=time_limit, task_name=the_task.name,
-                                    examples=examples))
-            out.flush()
-            os.fsync(out.fileno())
-        _copy_extras(source, build)
-        metrics = list(run.record.get("task", {}).get("metrics") or the_task.metrics)
-        after = {**{k: v for k, v in run.summary.items() if k in ("task", "model", "timing")},
-                 **summarize(results, metrics)}
-        after.setdefault("task", run.task)
-        after.setdefault("model", run.model)
-        outcome.wall_s = time.perf_counter() - started
-        after["regraded"] = {"wall_s": round(outcome.wall_s, 3), "samples": outcome.graded, "moved": outcome.moved}
-        write_summary(build, after)
-        outcome.after = after
-        write_json_atomic(build / RUN_FILE, _new_record(run.record, final, source, spec, outcome,
-                                                        environment_record(), datetime.now(UTC).isoformat()))
-        if in_place:
-            exchange_folders(build, source)  # the old folder is now at `build`
-            (build / RUN_FILE).unlink(missing_ok=True)
-        else:
-            build.rename(final)
+        exchange_folders(build, source)  # the old folder is now at `build`
+        (build / RUN_FILE).unlink(missing_ok=True)  # nothing a report would read, even before it is removed
     finally:
-        if build.exists():
-            shutil.rmtree(build, ignore_errors=True)
-    return outcome
+        lock.release()
 
 
 def _new_record(old: dict[str, Any], path: Path, source: Path, spec: GraderSpec, outcome: RegradeOutcome,

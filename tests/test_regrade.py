@@ -50,8 +50,9 @@ def _run(tmp_path: Path) -> Path:
 
 
 def _digest(folder: Path) -> dict[str, str]:
+    """Every file of a run folder by content (the lock file says who holds the folder; it is not the run)."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
 def _scores(folder: Path) -> dict[str, dict]:
@@ -212,3 +213,15 @@ def test_teachers_marks_stay_the_mark_after_a_regrade(tmp_path: Path) -> None:
     assert (scores[ids[16]]["points"], scores[ids[16]]["grader"]) == (15, "human")
     assert (scores[ids[17]]["points"], scores[ids[17]]["grader"]) == (6, "human")
     assert [m["grader"] for m in scores[ids[16]]["details"]["marks"]] == ["answer", "human"]
+
+
+def test_a_run_folder_in_use_is_not_regraded(tmp_path: Path) -> None:
+    from evalkit.results import RunLock
+
+    run = _run(tmp_path)
+    lock = RunLock(run, "a test")
+    try:
+        res = CliRunner().invoke(app, ["regrade", str(run), "--in-place"])
+    finally:
+        lock.release()
+    assert res.exit_code == 2 and "in use" in res.output
