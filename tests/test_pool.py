@@ -82,3 +82,44 @@ def test_a_worker_that_dies_costs_one_answer_and_a_grader_bug_one_answer() -> No
 
 def test_one_worker_per_core_by_default() -> None:
     assert GradePool().size == default_workers() == len(os.sched_getaffinity(0))
+
+
+def _square(x: int) -> int:
+    if x == 7:
+        while True:
+            pass
+    if x == 3:
+        raise ValueError("three")
+    return x * x
+
+
+def test_any_function_runs_in_the_pool_under_the_same_time_limit() -> None:
+    from evalkit.pool import GradeTimeout
+
+    pool = GradePool(2, 0.5)
+
+    async def go() -> list[object]:
+        try:
+            return list(await asyncio.gather(*(pool.call(_square, x) for x in range(10)), return_exceptions=True))
+        finally:
+            pool.close()
+
+    out = asyncio.run(go())
+    assert isinstance(out[7], GradeTimeout)
+    assert isinstance(out[3], RuntimeError) and "ValueError: three" in str(out[3])
+    assert [out[i] for i in (0, 1, 2, 4, 5, 6, 8, 9)] == [0, 1, 4, 16, 25, 36, 64, 81]
+
+
+def test_a_function_that_cannot_be_handed_over_fails_alone() -> None:
+    pool = GradePool(1, 30.0)
+
+    async def go() -> list[object]:
+        try:
+            jobs = [pool.call(_square, 2), pool.call(lambda: 1), pool.call(_square, 4)]
+            return list(await asyncio.gather(*jobs, return_exceptions=True))
+        finally:
+            pool.close()
+
+    out = asyncio.run(go())
+    assert out[0] == 4 and out[2] == 16
+    assert isinstance(out[1], RuntimeError) and "cannot hand" in str(out[1])
