@@ -141,3 +141,17 @@ def test_a_model_carries_a_display_name(tmp_path: Path) -> None:
     code, _, err = evalkit("run", "--task", str(task_file), "--model", "reference", "--model", "random:1",
                            "--model-name", "only-one")
     assert code == 2 and "--model-name was given 1 time(s) for 2 --model(s)" in err
+
+
+def test_modality_comes_from_the_data_in_the_task_list(tmp_path: Path) -> None:
+    folder = tmp_path / "tasks" / "pics"
+    png(folder / "a.png")
+    write_jsonl(folder / "data.jsonl", [
+        {"id": "1", "input": "What colour is it?", "images": ["a.png"], "target": "red"},
+        {"id": "2", "input": "1+1?", "target": "2"},
+    ])
+    (folder / "task.yaml").write_text(yaml.safe_dump({"name": "pics", "dataset": {"path": "data.jsonl"}}))
+    code, out, err = evalkit("list", "tasks", "--include", str(tmp_path / "tasks"))
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if "pics" in line)
+    assert "mixed" in row and " text " not in row

@@ -183,8 +183,6 @@ def jsonl_task(path: Path, options: dict[str, Any] | None = None) -> Task:
     samples = t.samples
     if samples:
         t.grader = GraderSpec(_jsonl_grader(samples, (options or {}).get("grader")))
-        with_images = sum(1 for s in samples if s.images)
-        t.modality = "text" if not with_images else "image" if with_images == len(samples) else "mixed"
     t.grader.check(str(path))
     return t
 

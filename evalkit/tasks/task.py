@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -65,6 +65,8 @@ class Task:
                 raise TaskError(f"task {self.name!r} ({self.source}): {exc}") from None
         if self.roots is not None:
             self._confine_images(items, self.roots)
+        if items:
+            self.modality = modality_of(items)  # what the samples are, whatever the task file said
         return items
 
     def _confine_images(self, items: list[Sample], roots: tuple[Path, ...]) -> None:
@@ -115,3 +117,9 @@ class Task:
             h.update(json.dumps(s.to_dict(), ensure_ascii=False, sort_keys=True, default=str)
                      .encode("utf-8", "surrogatepass"))
         return h.hexdigest()[:16]
+
+
+def modality_of(samples: Sequence[Sample]) -> Modality:
+    """``text`` when no sample has an image, ``image`` when every one has, else ``mixed``."""
+    with_images = sum(1 for s in samples if s.images)
+    return "text" if not with_images else "image" if with_images == len(samples) else "mixed"
