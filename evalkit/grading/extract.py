@@ -355,6 +355,9 @@ _BOILERPLATE = re.compile(r"(?:I hope it is correct\.?|<\|im_(?:start|end)\|>\w*
 _CONCLUDE = re.compile(r"\b(?:therefore|thus|hence|so|finally|in conclusion|donc|因此|所以|故|综上)", re.IGNORECASE)
 
 
+_CONDITION = re.compile(r"[,，;；]\s*(?:此时|这时|当且仅当|等号成立|取等号|取得(?:最[大小]值)?(?:时|的条件)|其中)")
+
+
 def _fallback(text: str) -> str | None:
     """No box and no cue: the concluding sentence's math or number, else the last math / number."""
     t = text.rstrip()
@@ -371,6 +374,10 @@ def _fallback(text: str) -> str | None:
     prose = "".join(pieces) + t[pos:]
     starts = [m.end() for m in re.finditer(r"[.!?。！？](?=\s)|\n+", prose)]
     start = max([s for s in starts if s < len(t.rstrip(" .。!?")) - 1] or [0])
+    cond = _CONDITION.search(prose, start)  # "最小值为 $2\sqrt2$，此时 $x=1$": the value, not where it is attained
+    if cond is not None and any(start <= x[0] and x[1] <= cond.start() for x in segs):
+        t, prose = t[: cond.start()], prose[: cond.start()]
+        segs = [x for x in segs if x[1] <= cond.start()]
     last = t[start:]
     in_last = [x for x in segs if x[0] >= start]
     if in_last or _CONCLUDE.search(prose[start:]) or not segs:
