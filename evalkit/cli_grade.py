@@ -156,14 +156,14 @@ def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
     would start a spreadsheet formula is written as text (see :func:`csv_cell`); both files are
     replaced atomically.
     """
-    from evalkit.fileio import atomic_open, write_text_atomic
+    from evalkit.fileio import atomic_open, ensure_folder, write_text_atomic
     from evalkit.results import load_run
 
     run = load_run(run_dir)
     rows = export_rows(run.results, include_all)
     csv_path, html_path = out_dir / "marks.csv", out_dir / "marking.html"
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(out_dir)
         if csv_path.exists():
             lost = _unimported_work(csv_path, rows)
             if lost:

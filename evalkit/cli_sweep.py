@@ -211,10 +211,10 @@ def _run(spec: Sweep, *, quiet: bool, report: bool, budget: ErrorBudget) -> None
     if report:
         paths = [r.path for r in outcome.runs if r.summary is not None]
         if paths:
+            from evalkit.fileio import ensure_folder
             from evalkit.report import write_report
 
-            root = spec.output or spec.config.results_root
-            root.mkdir(parents=True, exist_ok=True)
+            root = ensure_folder(spec.output or spec.config.results_root)
             typer.echo(f"report: {write_report(paths, root / 'report.html')}")
     code, lines = verdict(run_ends(outcome), budget, command="sweep")
     for line in lines:

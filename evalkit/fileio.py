@@ -9,7 +9,8 @@ escapes, which read back to the same string.
 
 Everything written is scrubbed of known secrets and URL credentials (:mod:`evalkit.redact`).
 
-A leaf module: it imports only :mod:`evalkit.redact`, so every room can write through it.
+A leaf module: it imports only :mod:`evalkit.errors` and :mod:`evalkit.redact`, so every room can use it.
+It also reads input text files with one-sentence errors (:func:`read_text`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from evalkit.errors import EvalkitError
 from evalkit.redact import scrub
 
 TEMP_SUFFIX = ".tmp"
@@ -30,6 +32,56 @@ TEMP_SUFFIX = ".tmp"
 def temp_name(path: Path) -> Path:
     """A hidden temporary sibling of ``path``, unique to this process and call."""
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}{TEMP_SUFFIX}")
+
+
+class OutputError(EvalkitError, OSError):
+    """A file evalkit writes cannot be written (a full disk, a read-only folder); names the file and why."""
+
+
+def cannot_write(path: Path, exc: OSError, hint: str = "") -> str:
+    """``cannot write PATH: No space left on device`` (+ ``hint``), for :class:`OutputError`."""
+    reason = exc.strerror or type(exc).__name__
+    return f"cannot write {path}: {reason}" + (f"; {hint}" if hint else "")
+
+
+class UnreadableFile(EvalkitError, ValueError):
+    """An input file that cannot be read as text; the message names the file, and the line when it is
+    not UTF-8."""
+
+
+def utf8_problem(path: Path) -> str:
+    """Where a file stops being UTF-8: ``line 3 (byte 0xe9 at column 4)``."""
+    try:
+        with open(path, "rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return f"line {n} (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+    except OSError:
+        pass
+    return "the file"
+
+
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """A text file read whole; invalid UTF-8 or an unreadable file is one sentence naming it (and the line)."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding=encoding)
+    except UnicodeDecodeError:
+        raise UnreadableFile(f"{path}: not UTF-8 text at {utf8_problem(path)}") from None
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def ensure_folder(folder: str | Path) -> Path:
+    """``folder`` (and its parents) created if missing; one that cannot be is an :class:`OutputError`."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(cannot_write(folder, exc)) from None
+    return folder
 
 
 def safe_name(text: str, limit: int = 60) -> str:
@@ -54,11 +106,13 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str = "utf-8", n
                 errors: str = "backslashreplace") -> Iterator[IO[Any]]:
     """Open a temporary file to write; on success it replaces ``path`` whole, on failure it is removed.
 
-    ``mode`` is ``"w"`` (text) or ``"wb"`` (bytes). The folder must exist.
+    ``mode`` is ``"w"`` (text) or ``"wb"`` (bytes). The folder is created if missing. A file that cannot
+    be written (a full disk, a read-only folder) is an :class:`OutputError` naming it.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open: mode {mode!r} is not 'w' or 'wb'")
     target = Path(path)
+    ensure_folder(target.parent)
     tmp = temp_name(target)
     try:
         if mode == "wb":
@@ -73,6 +127,9 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str = "utf-8", n
             fh.close()
         _keep_mode(target, tmp)
         os.replace(tmp, target)
+    except OSError as exc:  # a full disk, a read-only folder: one sentence; the previous file is still there
+        tmp.unlink(missing_ok=True)
+        raise OutputError(cannot_write(target, exc)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -338,6 +338,17 @@ def _target_scale(w: int, h: int, profile: ImageProfile) -> float:
     return scale
 
 
+def pil_reason(exc: BaseException) -> str:
+    """PIL's complaint in words, without the ``<_io.BytesIO object at 0x…>`` it names the data by."""
+    import re
+
+    reason = re.sub(r"\s*<_io\.\w+ (?:object|name=[^>]*) at 0x[0-9a-f]+>|\s*<_io\.\w+ name=[^>]*>", "",
+                    str(exc).split("\n")[0]).strip()
+    if reason == "cannot identify image file":
+        return "no image format PIL can read"
+    return reason or type(exc).__name__
+
+
 def _decode(raw: bytes, name: str, profile: ImageProfile) -> Any:
     """The decoded PIL image; JPEGs are decoded at reduced size when the profile shrinks them."""
     from PIL import Image as PILImage
@@ -349,8 +360,7 @@ def _decode(raw: bytes, name: str, profile: ImageProfile) -> Any:
             im.draft("RGB", (int(im.size[0] * scale) + 1, int(im.size[1] * scale) + 1))
         im.load()
     except Exception as exc:  # PIL raises many kinds for bad data
-        reason = str(exc).split("\n")[0] or type(exc).__name__
-        raise ImageError(f"image {name}: not a decodable image ({reason})") from None
+        raise ImageError(f"image {name}: not a decodable image ({pil_reason(exc)})") from None
     with _lock:
         stats.decoded += 1
     return im

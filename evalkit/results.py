@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import EvalkitError
-from evalkit.fileio import atomic_open, json_line
+from evalkit.fileio import OutputError, atomic_open, cannot_write, json_line
 from evalkit.redact import scrub
 from evalkit.types import SampleResult
 
@@ -49,6 +49,8 @@ def now_iso() -> str:
 
 
 LOCK_FILE = ".lock"
+RESUME_HINT = ("the samples written before are kept: free some space (or choose another --output) and run the "
+               "same command again to resume")
 
 
 class FolderInUse(ResultsError):
@@ -68,7 +70,10 @@ class RunLock:
 
         self.folder = folder
         self._fd = -1
-        self._fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(cannot_write(folder / LOCK_FILE, exc)) from None
         deadline = time.monotonic() + wait_s
         while True:
             try:
@@ -99,7 +104,10 @@ class RunLock:
     @classmethod
     def take(cls, folder: Path, purpose: str, wait_s: float = 0.0) -> RunLock:
         """Create ``folder`` if needed and lock it."""
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(cannot_write(folder, exc)) from None
         return cls(folder, purpose, wait_s)
 
     def release(self) -> None:
@@ -137,10 +145,18 @@ class SampleWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(cannot_write(path, exc)) from None
 
     def write(self, result: SampleResult) -> None:
-        os.write(self._fd, json_line(result.to_dict()))
+        data = memoryview(json_line(result.to_dict()))
+        try:
+            while data:
+                data = data[os.write(self._fd, data):]
+        except OSError as exc:  # a full disk: the lines written before stay, a torn last line is dropped on resume
+            raise OutputError(cannot_write(self.path, exc, RESUME_HINT)) from None
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -18,7 +18,7 @@ from typing import Any
 
 from evalkit.adapters import Adapter, make_adapter
 from evalkit.errors import EvalkitError
-from evalkit.fileio import safe_name
+from evalkit.fileio import read_text, safe_name
 from evalkit.progress import SweepProgress, SweepStats
 from evalkit.results import RUN_FILE, SAMPLES_FILE
 from evalkit.runner import RunConfig, RunFolder, Runner, default_run_dir, load_finished
@@ -222,7 +222,7 @@ def load_sweep(path: Path) -> Sweep:
     from evalkit.tasks import include
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path))
     except OSError as exc:
         raise SweepError(f"{path}: cannot read the sweep file ({exc.strerror})") from None
     except yaml.YAMLError as exc:

@@ -248,6 +248,27 @@ def _points_value(raw: Any) -> float | None:
     return value if math.isfinite(value) and value > 0 else None
 
 
+def _check_generation(d: dict[str, Any]) -> None:
+    """One sentence for a generation value of the wrong kind (``max_tokens: lots``), else nothing."""
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+    rules: dict[str, tuple[Any, str]] = {
+        "max_tokens": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                       "a whole number of tokens, 1 or more"),
+        "temperature": (lambda v: number(v) and v >= 0, "a number, 0 or more"),
+        "top_p": (lambda v: number(v) and 0 < v <= 1, "a number above 0 and at most 1"),
+        "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+        "stop": (lambda v: isinstance(v, str) or (isinstance(v, list | tuple) and all(isinstance(s, str) for s in v)),
+                 "a text or a list of texts"),
+        "extra": (lambda v: isinstance(v, dict), "a mapping of field to value"),
+    }
+    for name, (ok, what) in rules.items():
+        value = d.get(name)
+        if value is not None and not ok(value):
+            raise ValueError(f"{name} must be {what}, not {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class GenerationConfig:
     """Sampling parameters sent with every request of a run."""
@@ -272,7 +293,10 @@ class GenerationConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown generation field(s) {sorted(unknown)}; allowed: {sorted(known)}")
-        if d.get("stop") is not None:
+        _check_generation(d)
+        if isinstance(d.get("stop"), str):
+            d["stop"] = (d["stop"],)
+        elif d.get("stop") is not None:
             d["stop"] = tuple(d["stop"])
         return cls(**d)
 

@@ -302,10 +302,12 @@ def _pil(image: Image) -> Any:
 
     if hasattr(image.source, "convert"):
         return image.source.convert("RGB")
+    from evalkit.images import describe, pil_reason
+
     try:
         return PILImage.open(io.BytesIO(image.data())).convert("RGB")
     except OSError as exc:
-        raise AdapterError(f"image {image.path or '<bytes>'}: cannot be read ({exc})") from None
+        raise AdapterError(f"image {describe(image)}: cannot be read ({pil_reason(exc)})") from None
 
 
 def _cut_at_stop(text: str, stop: tuple[str, ...] | None) -> str:

@@ -299,7 +299,6 @@ def write_baseline(current: str | Path, out: Path) -> Path:
     data = {"evalkit_baseline": BASELINE_FORMAT, "created": now_iso(),
             "source": sorted({s for t in side.values() for s in t.sources}),
             "tasks": {task: t.to_dict() for task, t in sorted(side.items())}}
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out, data)
     return out
 

@@ -262,7 +262,6 @@ def write_html(lb: Leaderboard, out: Path, *, title: str = "evalkit report", lim
     from evalkit.fileio import write_text_atomic
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     return write_text_atomic(out, render_html(lb, title=title, limits=limits))
 
 

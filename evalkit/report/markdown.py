@@ -81,7 +81,7 @@ def group_lines(lb: Leaderboard) -> list[str]:
     for spec in lb.group_specs:
         weights = ", ".join(f"{md_escape(t)}×{w:g}" for t, w in spec.weights.items())
         out += ["", f"### Group: {md_escape(spec.name)}", "", f"Weights: {weights} (scores on a 0–100 scale).", ""]
-        rows = [[g.rank_label(), md_escape(g.model), g.display()] for g in lb.groups if g.group == spec.name]
+        rows = [[g.rank_label(), md_escape(g.model), md_escape(g.display())] for g in lb.groups if g.group == spec.name]
         out += _table(["Rank", "Model", "Score [95% CI]"], rows)
     return out
 
@@ -144,5 +144,4 @@ def write_text(path: Path, text: str) -> Path:
     leaves the previous file as it was."""
     from evalkit.fileio import write_text_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     return write_text_atomic(path, text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from evalkit.fileio import read_text
 from evalkit.grading import GraderOptionError, GraderSpec
 from evalkit.tasks.paths import hf_cache_roots, inside, root_of, task_roots
 from evalkit.tasks.spec import DatasetSpec, TaskError
@@ -148,7 +149,7 @@ def task_from_yaml(path: Path, data_override: str | None = None, options: dict[s
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

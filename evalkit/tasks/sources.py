@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from evalkit.fileio import utf8_problem
 from evalkit.tasks.paths import check_regular_file
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.types import Image, Sample, Text
@@ -31,7 +32,7 @@ def _read_rows(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
     except TaskError:
         raise
     except UnicodeDecodeError:
-        raise TaskError(f"{path}: not UTF-8 text (is it the {fmt} file you meant?)") from None
+        raise TaskError(f"{path}: not UTF-8 text at {utf8_problem(path)} (is it the {fmt} file you meant?)") from None
     except json.JSONDecodeError as exc:
         raise TaskError(f"{path}: not valid JSON at line {exc.lineno} ({exc.msg})") from None
     except (OSError, ValueError) as exc:  # pandas/pyarrow report a damaged parquet file as ValueError
@@ -113,12 +114,40 @@ def own_sample(row: dict[str, Any], n: int, base: Path | None = None) -> Sample:
         if key not in SAMPLE_FIELDS:
             raise TaskError(f"row {n}: field {key!r} is not a sample field{did_you_mean(key, SAMPLE_FIELDS)}; "
                             f"allowed: {', '.join(SAMPLE_FIELDS)} (other data goes under metadata)")
+    for key in ("id", "input", "target", "choices", "metadata"):
+        _check_field(key, key, row.get(key), n, own=True)
     sample = Sample.from_dict({k: v for k, v in row.items() if k != "images"})
     parts = [_resolved(p, base) for p in sample.parts] if base is not None else list(sample.parts)
     images = _images_from(row.get("images"), base)
     if not images and parts == list(sample.parts):
         return sample
     return replace(sample, input=(*parts, *images))
+
+
+_SCALAR = (str, int, float)
+_KINDS = {
+    "id": ("a text or a number", lambda v, own: isinstance(v, _SCALAR) and not isinstance(v, bool)),
+    "input": ("a text (or, in evalkit's sample format, a list of text and image parts)",
+              lambda v, own: isinstance(v, str) or (not own and isinstance(v, int | float) and not isinstance(v, bool))
+              or (own and isinstance(v, list) and all(isinstance(p, str | dict) for p in v))),
+    "target": ("a text, a number or a list of them", lambda v, own: isinstance(v, _SCALAR) or
+               (isinstance(v, list) and all(isinstance(x, _SCALAR) for x in v))),
+    "choices": ("a list of option texts", lambda v, own: isinstance(v, str) or
+                (isinstance(v, list | tuple) and all(isinstance(x, _SCALAR) and not isinstance(x, bool) for x in v))),
+    "metadata": ("a mapping", lambda v, own: isinstance(v, dict)),
+}
+
+
+def _check_field(key: str, column: Any, value: Any, n: int, own: bool = False) -> None:
+    """One sentence for a row field of the wrong kind (``choices: 7``), naming the row, field and what it
+    must be; ``None`` (absent) passes (required fields are checked where they are read)."""
+    if value is None:
+        return
+    what, ok = _KINDS[key]
+    if not ok(value, own):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        name = f"{key}' (column {column!r})" if column != key else f"{key}'"
+        raise TaskError(f"row {n}: field '{name} must be {what}, not {type(value).__name__} {shown}")
 
 
 def _resolved(part: Any, base: Path) -> Any:
@@ -138,6 +167,9 @@ def row_to_sample(row: dict[str, Any], fields: dict[str, Any], n: int, base: Pat
     if text is None:
         raise TaskError(f"row {n}: no input field {fields.get('input', 'input')!r}")
     choices = _get(row, fields.get("choices", "choices"))
+    for key, value in (("id", sid), ("input", text), ("choices", choices),
+                       ("target", _get(row, fields.get("target", "target")))):
+        _check_field(key, fields.get(key, key), value, n)
     if isinstance(choices, str):
         choices = json.loads(choices) if choices.startswith("[") else [c for c in choices.split("\n") if c]
     images = _images_from(_get(row, fields.get("images", "images")), base)
