@@ -56,9 +56,25 @@ def remember(value: Any) -> None:
 
 def known_secrets() -> frozenset[str]:
     """The remembered values plus those of secret-named environment variables."""
-    from_env = {v.strip() for k, v in os.environ.items() if secret_name(k) and len(v.strip()) >= MIN_SECRET}
+    from_env = _env_secrets()
     with _lock:
         return frozenset(_remembered | from_env)
+
+
+_env_seen: tuple[dict[bytes, bytes] | None, frozenset[str]] = (None, frozenset())
+
+
+def _env_secrets() -> frozenset[str]:
+    """The values of secret-named environment variables, read again only when the environment changed
+    (every line written is scrubbed: decoding the whole environment each time cost more than the write)."""
+    global _env_seen
+    raw = getattr(os.environ, "_data", None)  # CPython's encoded copy: comparing it is one C-level dict compare
+    seen, found = _env_seen
+    if raw is not None and seen is not None and seen == raw:
+        return found
+    found = frozenset(v.strip() for k, v in os.environ.items() if secret_name(k) and len(v.strip()) >= MIN_SECRET)
+    _env_seen = (dict(raw) if isinstance(raw, dict) else None, found)
+    return found
 
 
 def _secret_pattern() -> re.Pattern[str] | None:
