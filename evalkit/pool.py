@@ -16,6 +16,7 @@ leaves nothing running.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing as mp
 import os
 import pickle
@@ -73,7 +74,7 @@ def _worker_main(conn: Connection, parent: int, slot: Any) -> None:
             return
 
 
-def _grade_job(sample: Sample, output: str, spec: GraderSpec) -> Score:
+def grade_job(sample: Sample, output: str, spec: GraderSpec) -> Score:
     """One grade, as a pool job."""
     try:
         return grade(sample, output, spec)
@@ -148,7 +149,7 @@ class GradePool:
     def submit(self, sample: Sample, output: str, spec: GraderSpec) -> asyncio.Future[Score]:
         """Queue one answer for grading (from the running loop); the future holds its score, whatever
         happens (a grade past the time limit scores ``timeout``, a dead worker ``error``)."""
-        return self._enqueue(_grade_job, (sample, output, spec), grading=True)
+        return self._enqueue(grade_job, (sample, output, spec), grading=True)
 
     async def grade(self, sample: Sample, output: str, spec: GraderSpec) -> Score:
         return await self.submit(sample, output, spec)
@@ -157,6 +158,11 @@ class GradePool:
         """Grade several answers at once; the scores come back in the order of ``items``."""
         futs = [self.submit(sample, output, spec) for sample, output, spec in items]
         return [await fut for fut in futs]
+
+    def submit_call(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Queue ``fn(*args)`` for a worker (from the running loop); the future holds what it returns, or
+        :class:`GradeTimeout` / ``RuntimeError`` as :meth:`call` raises them."""
+        return self._enqueue(fn, args)
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker; :class:`GradeTimeout` past the time limit, ``RuntimeError`` when it
@@ -259,7 +265,11 @@ class GradePool:
         parent, child = self._ctx.Pipe()
         slot = self._ctx.RawArray("d", [IDLE, 0.0])
         proc = self._ctx.Process(target=_worker_main, args=(child, os.getpid(), slot), daemon=True)
-        proc.start()
+        gc.freeze()  # the worker's collector leaves what it inherits alone (no copying of shared pages)
+        try:
+            proc.start()
+        finally:
+            gc.unfreeze()
         child.close()
         worker = _Worker(proc, parent, slot)
         assert self._loop is not None

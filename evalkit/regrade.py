@@ -166,72 +166,148 @@ def _with_old_marks(new: Score, old: dict[str, Any], metadata: dict[str, Any], s
     return with_marks(new, marks, threshold_for(metadata, spec.options.get("threshold"), None))
 
 
-def _light(rec: dict[str, Any], score: Score) -> SampleResult:
-    """What the metrics read of a sample (no prompt, no response), to keep a big run's summary small."""
+# What a pool worker hands back for one record, as a plain tuple (cheap to pickle):
+# (new samples.jsonl line, kept as it was, new score dict, old score dict if the verdict moved else None,
+#  the answer's tail if it moved, the fields the metrics read (see _light), why the record is not the task's
+#  question today or None)
+Regraded = tuple[bytes, bool, dict[str, Any], dict[str, Any] | None, str, tuple[Any, ...], str | None]
+
+
+def _metric_fields(rec: dict[str, Any], sample: Sample) -> tuple[Any, ...]:
+    """What the metrics read of a record besides its score; its metadata only where it is not the sample's
+    (the main process holds the samples: a big run's summary then costs no second copy of them)."""
     u = rec.get("usage") or {}
-    return SampleResult(str(rec["id"]), [], rec.get("target"), None, score,
-                        usage=Usage(int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0))),
-                        latency_s=float(rec.get("latency_s") or 0.0), error=rec.get("error"),
-                        cached=bool(rec.get("cached")), attempts=int(rec.get("attempts", 1)),
-                        metadata=rec.get("metadata") or {})
+    meta = rec.get("metadata") or {}
+    return (int(u.get("prompt_tokens", 0)), int(u.get("completion_tokens", 0)), float(rec.get("latency_s") or 0.0),
+            rec.get("error"), bool(rec.get("cached")), int(rec.get("attempts", 1)),
+            None if meta == sample.metadata else meta)
+
+
+def _light(sample: Sample, fields: tuple[Any, ...], score: dict[str, Any]) -> SampleResult:
+    """What the metrics read of a sample (no prompt, no response), to keep a big run's summary small."""
+    prompt_tokens, completion_tokens, latency, error, cached, attempts, metadata = fields
+    return SampleResult(sample.id, [], sample.target, None, Score.from_dict(score),
+                        usage=Usage(prompt_tokens, completion_tokens), latency_s=latency, error=error, cached=cached,
+                        attempts=attempts, metadata=sample.metadata if metadata is None else metadata)
 
 
 def _moved(old: dict[str, Any], new: Score) -> bool:
     return old.get("status") != new.status or float(old.get("points", 0.0)) != new.points
 
 
-async def _grade_into(records: Iterator[dict[str, Any]], samples: dict[str, Sample], spec: GraderSpec,
+def _with_score(line: str, rec: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> bytes:
+    """The record's line with its new score: the old score's text replaced where evalkit wrote it (the rest
+    of the line is then byte for byte what re-writing the whole record gives), else the record written anew."""
+    from evalkit.fileio import encode_text, json_line
+
+    old_text = '"score": ' + json.dumps(old, ensure_ascii=False, default=str)
+    at = line.rfind(old_text)
+    if at < 0 or line.find(old_text) != at:
+        return json_line(rec)
+    new_text = '"score": ' + json.dumps(new, ensure_ascii=False, default=str)
+    return encode_text(line[:at] + new_text + line[at + len(old_text):])
+
+
+# The task's samples, by id, while a regrade runs: the pool's workers are forked after it is set, so a job
+# names its sample by id instead of sending it through the pipe.
+_SAMPLES: dict[str, Sample] = {}
+
+
+def regrade_line(line: str, sid: str, spec: GraderSpec) -> Regraded:
+    """Grade one stored record again. A pool job: parsing, grading and writing the line all happen in the
+    worker, so every core shares them."""
+    from evalkit.fileio import json_line
+    from evalkit.pool import grade_job
+
+    sample = _SAMPLES[sid]
+    rec = json.loads(line)
+    old = rec["score"]
+    fields = _metric_fields(rec, sample)
+    if not _same_target(rec.get("target"), sample.target):
+        return (b"", False, old, None, "", fields, f"sample {sample.id!r} has target {sample.target!r} in the "
+                f"task today, {rec.get('target')!r} in the run")
+    if not _regradable(rec):
+        return json_line(rec), True, old, None, "", fields, None
+    score = _with_old_marks(grade_job(sample, str(rec["response"]), spec), old, rec.get("metadata") or {}, spec)
+    new = score.to_dict()
+    rec["score"] = new
+    moved = _moved(old, score)
+    return (_with_score(line, rec, old, new), False, new, old if moved else None,
+            str(rec.get("response"))[-2000:] if moved else "", fields, None)
+
+
+def _failed_job(line: str, sample: Sample, spec: GraderSpec, exc: BaseException, limit: float) -> Regraded | None:
+    """A record whose job ran past the time limit or whose worker died: graded ``timeout`` / ``error``
+    here, as the runner would have; ``None`` for a line that is not a record."""
+    from evalkit.fileio import json_line
+    from evalkit.pool import GradeTimeout, timeout_score
+
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    old = rec["score"]
+    if not _regradable(rec):
+        return json_line(rec), True, old, None, "", _metric_fields(rec, sample), None
+    score = (timeout_score(sample, spec, limit) if isinstance(exc, GradeTimeout)
+             else Score.error(str(exc), sample.max_points))
+    rec["score"] = new = score.to_dict()
+    return (json_line(rec), False, new, old if _moved(old, score) else None, str(rec.get("response"))[-2000:],
+            _metric_fields(rec, sample), None)
+
+
+async def _grade_into(lines: Iterator[tuple[str, str]], samples: dict[str, Sample], spec: GraderSpec,
                       out: Any, outcome: RegradeOutcome, results: list[SampleResult], *, workers: int | None,
                       time_limit: float, task_name: str, examples: int) -> None:
     from collections import deque
 
-    from evalkit.fileio import json_line
     from evalkit.pool import GradePool
 
+    _SAMPLES.clear()
+    _SAMPLES.update(samples)  # before the pool forks its workers
     pool = GradePool(workers, time_limit)
-    window: deque[tuple[dict[str, Any], asyncio.Future[Score] | None]] = deque()
+    window: deque[tuple[str, Sample, asyncio.Future[Regraded]]] = deque()
 
-    def settle(rec: dict[str, Any], fut: asyncio.Future[Score] | None) -> None:
-        old = rec.get("score") or {}
-        if fut is None:
-            outcome.kept += 1
-            results.append(_light(rec, Score.from_dict(old)))
-            out.write(json_line(rec))
+    def settle(line: str, sample: Sample, fut: asyncio.Future[Regraded]) -> None:
+        exc = fut.exception()
+        done = fut.result() if exc is None else _failed_job(line, sample, spec, exc, time_limit)
+        if done is None:
             return
-        score = _with_old_marks(fut.result(), old, rec.get("metadata") or {}, spec)
-        outcome.graded += 1
-        new = score.to_dict()
-        if _moved(old, score):
-            outcome.note(Move(str(rec["id"]), old, new, str(rec.get("response"))[:2000]), examples)
-        rec["score"] = new
-        results.append(_light(rec, score))
-        out.write(json_line(rec))
+        new_line, kept, score, before, response, fields, changed = done
+        if changed:
+            raise RegradeError(f"{outcome.source}: {changed}; the data of task {task_name!r} changed — "
+                               "regrade grades the same questions")
+        if kept:
+            outcome.kept += 1
+        else:
+            outcome.graded += 1
+        if before is not None:
+            outcome.note(Move(sample.id, before, score, response), examples)
+        results.append(_light(sample, fields, score))
+        out.write(new_line)
 
     try:
-        for rec in records:
-            sid = str(rec.get("id"))
+        for n, (sid, line) in enumerate(lines, 1):
             sample = samples.get(sid)
             if sample is None:
                 raise RegradeError(f"{outcome.source}: sample {sid!r} is not in task {task_name!r} today; "
                                    "regrade grades the same questions (give --task/--data for the run's data)")
-            if not _same_target(rec.get("target"), sample.target):
-                raise RegradeError(f"{outcome.source}: sample {sid!r} has target {sample.target!r} in task "
-                                   f"{task_name!r} today, {rec.get('target')!r} in the run; the task's data "
-                                   "changed — regrade grades the same questions")
-            fut = pool.submit(sample, str(rec["response"]), spec) if _regradable(rec) else None
-            window.append((rec, fut))
+            window.append((line, sample, pool.submit_call(regrade_line, line, sid, spec)))
+            if n % 32 == 0:
+                await asyncio.sleep(0)  # a turn of the loop: finished batches come in, idle workers get more
             if len(window) >= WINDOW:
-                rec0, fut0 = window.popleft()
-                if fut0 is not None:
-                    await fut0
-                settle(rec0, fut0)
+                line0, sample0, fut0 = window.popleft()
+                if not fut0.done():  # most are: they come back a batch at a time
+                    await asyncio.wait([fut0])
+                settle(line0, sample0, fut0)
         while window:
-            rec0, fut0 = window.popleft()
-            if fut0 is not None:
-                await fut0
-            settle(rec0, fut0)
+            line0, sample0, fut0 = window.popleft()
+            if not fut0.done():
+                await asyncio.wait([fut0])
+            settle(line0, sample0, fut0)
     finally:
         pool.close()
+        _SAMPLES.clear()
 
 
 _ID = re.compile(r'\{"id": ("(?:[^"\\]|\\.)*"|-?\d+)[,}]')
@@ -257,24 +333,19 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             yield i, line
 
 
-def _records(path: Path) -> Iterator[dict[str, Any]]:
-    """The run's sample records, streamed, each id once: a later line of an id replaces an earlier one
-    (found in a first pass that reads only ids)."""
+def _records(path: Path) -> Iterator[tuple[str, str]]:
+    """The run's sample lines with their ids, streamed, each id once: a later line of an id replaces an
+    earlier one (found in a first pass that reads only ids)."""
     latest: dict[str, int] = {}
     for i, line in _lines(path):
         sid = _line_id(line)
         if sid is not None:
             latest[sid] = i
-    last = set(latest.values())
+    wanted = {i: sid for sid, i in latest.items()}
     for i, line in _lines(path):
-        if i not in last:
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and isinstance(rec.get("score"), dict):
-            yield rec
+        sid = wanted.get(i)
+        if sid is not None:
+            yield sid, line
 
 
 # -- folders -------------------------------------------------------------------------------------------
