@@ -207,6 +207,8 @@ def test_image_paths_outside_the_task_folder_are_never_read(kind: str, tmp_path:
     assert done.returncode == 2
     line = _one_sentence(done.stderr)
     assert "sample '1': image" in line and "lies outside the folders this task may read" in line
+    # a link inside the folder says where it leads (else "link.png lies outside" reads as nonsense)
+    assert (f"(a link to {key.resolve()})" in line) == (kind == "symlink")
     assert base64.b64encode(key.read_bytes()).decode()[:40] not in sent
 
 
@@ -236,6 +238,15 @@ def test_only_regular_image_files_are_read(kind: str, tmp_path: Path) -> None:
     line = _one_sentence(done.stderr)
     assert "sample '1': image" in line and "is not a regular file" in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".yaml"])
+def test_a_task_file_that_is_a_fifo_is_named_not_read(suffix: str, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / f"task{suffix}")
+    done = evalkit("run", "--task", str(tmp_path / f"task{suffix}"), "--model", "reference", "--results-dir",
+                   str(tmp_path / "results"), "-q", timeout=60)
+    assert done.returncode == 2
+    assert "not a regular file" in _one_sentence(done.stderr)  # not "no such task" for a file that is there
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/evalkit-abs-escape", ".hidden", ".."])

@@ -82,8 +82,10 @@ class HFAdapter(Adapter):
 
         missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
         if missing:
-            raise AdapterError(f"--model hf:{self.target}: the hf adapter needs {' and '.join(missing)}, which "
-                               "is not installed; pip install 'evalkit[hf]'")
+            names = " and ".join(missing)
+            verb = "is" if len(missing) == 1 else "are"
+            raise AdapterError(f"--model hf:{self.target}: the hf adapter needs torch and transformers; {names} "
+                               f"{verb} not installed: pip install 'evalkit[hf]'")
 
     # ----- loading ------------------------------------------------------------------------
 

@@ -118,6 +118,8 @@ def get_task(name: str, *, data: str | None = None, options: dict[str, Any] | No
         if data is not None:
             raise TaskError(f"--data {data}: the JSONL task {path.name} is its own data; give the file as --task")
         return jsonl_task(path.resolve(), options)
+    if path.suffix in (".yaml", ".yml", ".json", ".jsonl") and path.exists() and not path.is_file():
+        raise TaskError(f"--task {name!r}: not a regular file")  # a folder, a FIFO or a device: never read
     _ensure_builtins()
     try:
         entry = tasks.get(name)

@@ -60,7 +60,9 @@ def confine(path: Path, roots: Sequence[Path], what: str) -> Path:
     if inside(path, roots):
         return path
     shown = ", ".join(str(r) for r in roots) or "none"
-    raise TaskError(f"{what} {path} lies outside the folders this task may read ({shown}); "
+    target = path.expanduser().resolve()
+    link = f" (a link to {target})" if target != Path(os.path.abspath(path.expanduser())) else ""
+    raise TaskError(f"{what} {path}{link} lies outside the folders this task may read ({shown}); "
                     f"to allow another folder, set {ALLOW_ENV}=DIR")
 
 

@@ -12,7 +12,8 @@ Use it in a test::
     with ModelServer("The answer is B.", latency=0.01) as srv:
         adapter = make_adapter("openai:m", {"base_url": srv.url})
 
-or as a program: ``python -m evalkit.testing.server --latency 0.05`` prints ``READY <url>``.
+or as a program: ``python -m evalkit.testing.server --latency 0.05`` prints ``READY <url>`` (``--api-key K``
+refuses other keys with 401, ``--fault JSON`` injects a fault; ``--help`` lists the rest).
 """
 
 from __future__ import annotations
@@ -422,11 +423,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--lifetime", type=float, default=600.0, help="stop after this many seconds")
     p.add_argument("--idle", type=float, default=None, help="stop after this many seconds without requests")
     p.add_argument("--fault", action="append", default=[], help='JSON of a Fault, e.g. {"kind":"status","status":429}')
+    p.add_argument("--api-key", default=None, help="answer 401 to a request that does not carry this key")
     args = p.parse_args(argv)
     faults = [Fault(**json.loads(f)) for f in args.fault]
     srv = ModelServer(args.answer, latency=args.latency, faults=faults, chunked=args.chunked,
                       record_bodies=False, lifetime_s=args.lifetime, idle_s=args.idle, port=args.port,
-                      capacity=args.capacity)
+                      capacity=args.capacity, api_key=args.api_key)
 
     def watch_stdin() -> None:  # the parent closing our stdin (or dying) stops the server
         sys.stdin.read()
