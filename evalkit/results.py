@@ -256,31 +256,33 @@ class Run:
         adapter = self.record.get("adapter", {})
         return str(adapter.get("name") or adapter.get("uri", "?"))
 
-    def samples_frame(self) -> pd.DataFrame:
+    def sample_rows(self) -> list[dict[str, Any]]:
         """One row per sample: ids, task/model, status, value, points, stage, grader, usage, metadata."""
+        task, model, path = self.task, self.model, str(self.path)
+        return [{
+            "run": path,
+            "task": task,
+            "model": model,
+            "id": r.id,
+            "status": r.score.status,
+            "value": r.score.value,
+            "points": r.score.points,
+            "max_points": r.score.max_points,
+            "stage": r.score.stage,
+            "grader": r.score.grader,
+            "extracted": r.score.extracted,
+            "prompt_tokens": r.usage.prompt_tokens,
+            "completion_tokens": r.usage.completion_tokens,
+            "latency_s": r.latency_s,
+            "error": r.error,
+            **{f"meta.{k}": v for k, v in r.metadata.items() if isinstance(v, str | int | float | bool)},
+        } for r in self.results]
+
+    def samples_frame(self) -> pd.DataFrame:
+        """:meth:`sample_rows` as a pandas table (pandas is imported here, never by reports)."""
         import pandas as pd
 
-        rows = []
-        for r in self.results:
-            rows.append({
-                "run": str(self.path),
-                "task": self.task,
-                "model": self.model,
-                "id": r.id,
-                "status": r.score.status,
-                "value": r.score.value,
-                "points": r.score.points,
-                "max_points": r.score.max_points,
-                "stage": r.score.stage,
-                "grader": r.score.grader,
-                "extracted": r.score.extracted,
-                "prompt_tokens": r.usage.prompt_tokens,
-                "completion_tokens": r.usage.completion_tokens,
-                "latency_s": r.latency_s,
-                "error": r.error,
-                **{f"meta.{k}": v for k, v in r.metadata.items() if isinstance(v, str | int | float | bool)},
-            })
-        return pd.DataFrame(rows)
+        return pd.DataFrame(self.sample_rows())
 
 
 def run_scope(run: Run) -> str:

@@ -81,3 +81,34 @@ def test_long_texts_are_cut_with_a_note(tmp_path):
     html = render_html(load_leaderboard([tmp_path / "run"]), limits=EmbedLimits(max_text=1000))
     [cell] = _data_block(html)["cells"]
     assert cell["r"][0].startswith("x" * 1000) and "4000 more characters" in cell["r"][0]
+
+
+def _without_timestamp(html: str) -> str:
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<generated>", html)
+
+
+def test_the_report_a_run_writes_is_the_one_evalkit_report_writes_and_needs_no_pandas(tmp_path):
+    """`evalkit run` writes its report at the end by default; it must be exactly what `evalkit report` writes
+    for that run (papers, sections, breakdowns, intervals), and it is written without importing pandas
+    (pandas alone cost more time and memory than the whole report)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO, run_evalkit
+
+    run = tmp_path / "run"
+    done = run_evalkit("run", "--task", "gaokao-math", "--model", "random:3", "--output", str(run), "-q")
+    assert done.returncode == 0, done.stderr
+    assert (run / "report.html").is_file()
+    again = run_evalkit("report", str(run), "--html", str(tmp_path / "again.html"))
+    assert again.returncode == 0, again.stderr
+    at_end = (run / "report.html").read_text(encoding="utf-8")
+    assert "Total / 150" in at_end and "random:3" in at_end
+    assert _without_timestamp(at_end) == _without_timestamp((tmp_path / "again.html").read_text(encoding="utf-8"))
+    probe = ("import sys; from evalkit.report import write_report; "
+             f"write_report([{str(run)!r}], {str(tmp_path / 'probe.html')!r}); "
+             "print('pandas' in sys.modules)")
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert imported.returncode == 0 and imported.stdout.strip() == "False", imported.stderr

@@ -1,4 +1,4 @@
-"""Aggregation of run folders into a leaderboard (pandas): cells, ranks, groups and breakdowns.
+"""Aggregation of run folders into a leaderboard: cells, ranks, groups and breakdowns.
 
 A *cell* is one model on one task. Several runs of the same model and task (seeds, epochs) pool
 into one cell: each sample's score is averaged over the runs, the interval is a seeded bootstrap
@@ -7,7 +7,9 @@ what the task's primary metric declares in the run's summary (:func:`evalkit.gra
 ``mean`` (mean score, shown in percent), ``points`` (sum of points, shown out of the total) or
 ``summary`` (each run's number as reported), and which way is better. Groups combine tasks with
 stated weights on the 0..1 scale (points become the fraction of the total). Papers are the Gaokao
-view's (:mod:`evalkit.report.gaokao`); the leaderboard carries them for the renderers.
+view's (:mod:`evalkit.report.gaokao`); the leaderboard carries them for the renderers. Tables are plain
+rows (:mod:`evalkit.report.rows`), not pandas: the report written at the end of every ``evalkit run``
+goes through here, and importing pandas alone cost more than the whole report.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.grading.metrics import Aggregation, aggregation_of, units_of
+from evalkit.report import rows as tbl
 from evalkit.report import stats
 from evalkit.report.gaokao import PAPER_FIELDS, PaperView, build_papers
+from evalkit.report.rows import Row
 from evalkit.report.stats import json_number, label_key
 from evalkit.results import Run, find_runs, run_scope
 from evalkit.types import STATUSES
@@ -231,40 +234,42 @@ class Breakdown:
 BREAKDOWN_SKIP = frozenset({"points", "id", "analysis", "answer", "score"}) | PAPER_FIELDS
 
 
-def build_breakdowns(frame: pd.DataFrame, models: Sequence[str], *, max_categories: int = 12,
+def build_breakdowns(frame: Sequence[Row], models: Sequence[str], *, max_categories: int = 12,
                      max_fields: int = 3) -> list[Breakdown]:
     """Per task, the mean score by each categorical metadata field with 2..``max_categories`` values."""
-    if frame.empty:
+    if not frame:
         return []
+    names = [c for c in tbl.columns(frame) if c.startswith("meta.") and c[5:] not in BREAKDOWN_SKIP]
+    texts = {c: tbl.text_form(frame, c) for c in names}  # as the whole table reads the column
     out: list[Breakdown] = []
-    for task, tdf in frame.groupby("task", sort=True):
+    for task, tdf in sorted(tbl.group(frame, lambda r: r["task"]).items()):
         n_rows = len(tdf)
         fields: list[str] = []
-        seen: list[pd.Series] = []
-        for col in tdf.columns:
-            if not col.startswith("meta.") or col[5:] in BREAKDOWN_SKIP:
+        seen: list[list[int]] = []
+        for col in names:
+            values = [r.get(col) for r in tdf]
+            given = [v for v in values if tbl.present(v)]
+            if len(given) < n_rows / 2:  # a field most samples lack says little
                 continue
-            values = tdf[col]
-            if values.notna().sum() < n_rows / 2:  # a field most samples lack says little
+            k = len(set(given))
+            if not (2 <= k <= max_categories and k <= len(given) / 2):
                 continue
-            k = values.nunique(dropna=True)
-            if not (2 <= k <= max_categories and k <= values.notna().sum() / 2):
+            if max(len(texts[col](v)) for v in given) > 40:
                 continue
-            if values.dropna().astype(str).str.len().max() > 40:
-                continue
-            codes = pd.Series(pd.factorize(values.astype(str))[0], index=values.index)
-            if any(codes.equals(prev) for prev in seen):  # same split under another name (type vs section)
+            first: dict[str, int] = {}
+            codes = [first.setdefault(texts[col](v), len(first)) for v in values]
+            if codes in seen:  # same split under another name (type vs section)
                 continue
             seen.append(codes)
             fields.append(col)
         for col in fields[:max_fields]:
-            sub = tdf[tdf[col].notna()]
-            cats = sorted(sub[col].astype(str).unique().tolist(), key=label_key)
-            grouped = sub.assign(_cat=sub[col].astype(str)).groupby(["model", "_cat"])["value"].agg(["mean", "size"])
-            values = {m: {c: (float(grouped.loc[(m, c), "mean"]), int(grouped.loc[(m, c), "size"]))
-                          for c in cats if (m, c) in grouped.index}
-                      for m in models if m in grouped.index.get_level_values(0)}
-            out.append(Breakdown(str(task), col[5:], cats, values))
+            sub = [r for r in tdf if tbl.present(r.get(col))]
+            by_cat = tbl.group(sub, lambda r, col=col: (r["model"], texts[col](r[col])))
+            cats = sorted({c for _, c in by_cat}, key=label_key)
+            values_by_model = {m: {c: (tbl.group_mean(by_cat[(m, c)], "value"), len(by_cat[(m, c)]))
+                                   for c in cats if (m, c) in by_cat}
+                               for m in models if any(key[0] == m for key in by_cat)}
+            out.append(Breakdown(str(task), col[5:], cats, values_by_model))
     return out
 
 
@@ -281,7 +286,7 @@ class Leaderboard:
     runs: list[Run]
     seed: int
     warnings: list[str] = field(default_factory=list)
-    frame: pd.DataFrame | None = field(default=None, repr=False)
+    frame: list[Row] = field(default_factory=list, repr=False)  # every unit of every run, with its row label
     breakdowns: list[Breakdown] = field(default_factory=list)
 
     def cell(self, model: str, task: str) -> Cell | None:
@@ -340,29 +345,25 @@ UNIT_COLUMNS = ("run", "task", "model", "id", "status", "value", "points", "max_
                 "extracted", "prompt_tokens", "completion_tokens", "latency_s", "error")
 
 
-def run_frame(run: Run) -> pd.DataFrame:
+def run_frame(run: Run) -> list[Row]:
     """One row per thing the run's headline adds up: its samples, or the units its primary metric declares
     (a paper: its items with an elective pair once, chosen on the final marks), with ``pending`` true for
     units awaiting marks (kept apart from every total)."""
     units_fn = units_of(primary_metric(run))
     if units_fn is None:
-        frame = run.samples_frame()
-        if not frame.empty:
-            frame["pending"] = False
-        return frame
-    rows = [{"run": str(run.path), "task": run.task, "model": run.model, "id": u.id, "status": u.status,
+        return [{**row, "pending": False} for row in run.sample_rows()]
+    return [{"run": str(run.path), "task": run.task, "model": run.model, "id": u.id, "status": u.status,
              "value": u.value, "points": u.points, "max_points": u.max_points, "stage": "", "grader": u.grader,
              "extracted": None, "prompt_tokens": 0, "completion_tokens": 0, "latency_s": 0.0, "error": None,
              "pending": u.pending, **{f"meta.{k}": v for k, v in u.metadata.items()}}
             for u in units_fn(run.results)]
-    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*UNIT_COLUMNS, "pending"])
 
 
-def sample_set(run: Run, frame: pd.DataFrame) -> str:
+def sample_set(run: Run, frame: Sequence[Row]) -> str:
     """What a run's number is over: its task's samples (the dataset's fingerprint) and which of them."""
     import hashlib
 
-    ids = sorted(str(i) for i in frame["id"]) if not frame.empty else []
+    ids = sorted(str(r["id"]) for r in frame)
     fingerprint = str((run.record.get("task") or {}).get("dataset_fingerprint") or "")
     return hashlib.sha256("\n".join([fingerprint, *ids]).encode()).hexdigest()[:12]
 
@@ -381,50 +382,49 @@ def primary_of(run: Run) -> tuple[str, Aggregation]:
     return name, AS_REPORTED
 
 
-def _statistic(frame: pd.DataFrame, kind: str) -> float:
-    if frame.empty:
+def _statistic(frame: Sequence[Row], kind: str) -> float:
+    if not frame:
         return math.nan
-    return float(frame["points"].sum()) if kind == "points" else float(frame["value"].mean())
+    return tbl.total(frame, "points") if kind == "points" else tbl.mean(frame, "value")
 
 
-def _pooled(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per sample id: value and points averaged over runs."""
-    return frame.groupby("id", sort=False).agg(value=("value", "mean"), points=("points", "mean"),
-                                               max_points=("max_points", "mean"))
+def _pooled(frame: Sequence[Row]) -> list[Row]:
+    """One row per sample id (in order of first appearance): value and points averaged over runs."""
+    return [{"id": i, **{k: tbl.group_mean(rs, k) for k in ("value", "points", "max_points")}}
+            for i, rs in tbl.group(frame, lambda r: r["id"]).items()]
 
 
-def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[pd.DataFrame], *,
+def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[Sequence[Row]], *,
                seed: int, resamples: int = stats.DEFAULT_RESAMPLES, scope: str = "") -> Cell:
     """Pool the runs of one model on one task over the same samples into a cell with a seeded bootstrap
     interval; units awaiting marks stay out of the value and are counted in ``pending``."""
     primary, aggregation = primary_of(runs[0])
     kind = aggregation.kind
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    waiting = frame[frame["pending"].astype(bool)] if "pending" in frame else frame.iloc[0:0]
-    scored = [f[~f["pending"].astype(bool)] if "pending" in f else f for f in frames]
-    frames = scored
-    graded = frame.drop(waiting.index) if not waiting.empty else frame
-    pooled = _pooled(graded) if not graded.empty else pd.DataFrame(columns=["value", "points", "max_points"])
+    frame = [r for f in frames for r in f]
+    waiting = [r for r in frame if r.get("pending")]
+    scored = [[r for r in f if not r.get("pending")] for f in frames]
+    graded = [r for r in frame if not r.get("pending")]
+    pooled = _pooled(graded)
     if kind == "summary":
         vals = [float(r.summary.get("metrics", {}).get(primary, math.nan)) for r in runs]
         run_values = vals
         value = float(np.nanmean(vals)) if any(not math.isnan(v) for v in vals) else math.nan
         reps, ci, max_points = None, (math.nan, math.nan), None
     else:
-        run_values = [_statistic(f, kind) for f in frames]
-        column = "value"
+        run_values = [_statistic(f, kind) for f in scored]
         value = _statistic(pooled, kind)
         if kind == "points":
-            reps = stats.ratio_replicates(pooled["points"].to_numpy(), pooled["max_points"].to_numpy(),
+            reps = stats.ratio_replicates([r["points"] for r in pooled], [r["max_points"] for r in pooled],
                                           resamples=resamples, seed=seed)
         else:
-            reps = stats.bootstrap_replicates(pooled[column].to_numpy(), resamples=resamples, seed=seed)
+            reps = stats.bootstrap_replicates([r["value"] for r in pooled], resamples=resamples, seed=seed)
         ci = stats.percentile_interval(reps)
-        max_points = float(pooled["max_points"].sum()) if kind == "points" else None
-    counts = {k: int((frame["status"] == k).sum()) if not frame.empty else 0 for k in STATUS_COLUMNS}
+        max_points = tbl.total(pooled, "max_points") if kind == "points" else None
+    counts = {k: sum(1 for r in frame if r["status"] == k) for k in STATUS_COLUMNS}
     spread = float(np.std(run_values, ddof=1)) if len(run_values) > 1 else None
     version = runs[0].record.get("task", {}).get("version")
-    pending_points = float(waiting.groupby("id")["max_points"].max().sum()) if not waiting.empty else 0.0
+    held = tbl.group(waiting, lambda r: r["id"])
+    pending_points = tbl.total([{"m": tbl.maximum(rs, "max_points")} for rs in held.values()], "m")
     return Cell(
         model=model, task=task, metric=primary, kind=kind, value=value, ci=ci, max_points=max_points,
         n=len(pooled), n_runs=len(runs), spread=spread, run_values=run_values, counts=counts,
@@ -433,7 +433,7 @@ def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[pd.D
         wall_s=sum(_wall_seconds(r.record) for r in runs), runs=[str(r.path) for r in runs],
         task_version=None if version is None else str(version), replicates=reps,
         higher_is_better=aggregation.higher_is_better, scope=scope,
-        pending=int(waiting["id"].nunique()) if not waiting.empty else 0, pending_points=pending_points,
+        pending=len(held), pending_points=pending_points,
     )
 
 
@@ -529,13 +529,13 @@ def aggregate(runs: Sequence[Run], *, groups: Sequence[GroupSpec] = (), seed: in
     warnings = regraded + _version_warnings(by_cell) + _split_warnings(by_cell)
     cells = []
     for (m, t, _metric, sset, scope), rs in by_cell.items():
-        cell = build_cell(m, t, rs, [frames[id(r)] for r in rs if not frames[id(r)].empty], seed=seed,
+        cell = build_cell(m, t, rs, [frames[id(r)] for r in rs if frames[id(r)]], seed=seed,
                           resamples=resamples, scope=scope)
         cell.sample_set = sset
         cells.append(cell)
         for r in rs:
-            if not frames[id(r)].empty:
-                frames[id(r)]["row"] = row_label(cell)
+            for row in frames[id(r)]:
+                row["row"] = row_label(cell)
     assign_ranks(cells)
     tasks = sorted({c.task for c in cells})
     models = _model_order(cells, {c.model for c in cells})
@@ -545,8 +545,7 @@ def aggregate(runs: Sequence[Run], *, groups: Sequence[GroupSpec] = (), seed: in
     unknown = [t for s in specs for t in s.weights if t not in tasks]
     if unknown:
         raise ReportError(f"--group names task(s) {sorted(set(unknown))} that no run holds; tasks: {tasks}")
-    non_empty = [f for f in frames.values() if not f.empty]
-    frame = pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame()
+    frame = [row for f in frames.values() for row in f]
     cells.sort(key=lambda c: (c.task, _scope_order(c.scope), c.rank or 10**9,
                               -c.fraction if not math.isnan(c.fraction) else 0, c.model))
     rows = [row_label(c) for c in sorted(cells, key=lambda c: (models.index(c.model) if c.model in models else 0,

@@ -139,13 +139,12 @@ def _task_scores_from_runs(runs: list[Run], label: str) -> dict[str, TaskScores]
         pending: set[str] = set()
         errors = 0
         for r in rs:
-            frame = run_frame(r)
-            for row in frame.itertuples(index=False) if not frame.empty else ():
-                if bool(row.pending):
-                    pending.add(str(row.id))
+            for row in run_frame(r):
+                if row["pending"]:
+                    pending.add(str(row["id"]))
                     continue
-                sums.setdefault(str(row.id), []).append(float(row.points if kind == "points" else row.value))
-                maxima[str(row.id)] = max(maxima.get(str(row.id), 0.0), float(row.max_points))
+                sums.setdefault(str(row["id"]), []).append(float(row["points"] if kind == "points" else row["value"]))
+                maxima[str(row["id"])] = max(maxima.get(str(row["id"]), 0.0), float(row["max_points"]))
             errors += sum(1 for res in r.results if res.score.status == "error")
         reasons = sorted({g["reason"] for r in rs for g in (r.summary.get("errors") or [])})
         task_rec = rs[0].record.get("task", {})

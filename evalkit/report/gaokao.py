@@ -8,14 +8,15 @@ each question's mark with the grader that decided it. The generic aggregation
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from evalkit.grading.gaokao import section_key
+from evalkit.report import rows as tbl
 from evalkit.report import stats
+from evalkit.report.rows import Row
 from evalkit.report.stats import json_number, label_key
 
 PAPER_FIELDS = frozenset({"paper", "number"})  # metadata that places an item on its paper, not a category
@@ -91,50 +92,53 @@ class PaperView:
         }
 
 
-def build_papers(frame: pd.DataFrame, rows: Sequence[str], *, seed: int) -> list[PaperView]:
+def build_papers(frame: Sequence[Row], rows: Sequence[str], *, seed: int) -> list[PaperView]:
     """Gaokao papers found in the units' metadata (``meta.number`` and ``meta.type``), one view each, one
     row per leaderboard row (``row`` column; ``model`` when absent) in the order given."""
-    if frame.empty or "meta.number" not in frame or "meta.type" not in frame:
+    placed = [r for r in frame if tbl.present(r.get("meta.number")) and tbl.present(r.get("meta.type"))]
+    if not placed:
         return []
-    df = frame[frame["meta.number"].notna() & frame["meta.type"].notna()].copy()
-    if df.empty:
-        return []
-    df["paper"] = df["meta.paper"].fillna(df["task"]) if "meta.paper" in df else df["task"]
-    df["number"] = df["meta.number"].map(lambda v: str(int(v)) if isinstance(v, float) and v == int(v) else str(v))
-    df["type"] = df["meta.type"].astype(str)
-    df["row"] = df["row"].fillna(df["model"]) if "row" in df else df["model"]
-    if "pending" not in df:
-        df["pending"] = df["status"] == "skipped"
+    type_text = tbl.text_form(frame, "meta.type")
+    df = [{**r, "paper": r.get("meta.paper") if tbl.present(r.get("meta.paper")) else r["task"],
+           "number": _number_text(r["meta.number"]), "type": type_text(r["meta.type"]),
+           "row": r.get("row") if tbl.present(r.get("row")) else r["model"],
+           "pending": r["pending"] if "pending" in r else r["status"] == "skipped"} for r in placed]
     views: list[PaperView] = []
-    for (task, paper), pdf in df.groupby(["task", "paper"], sort=True):
-        numbers = sorted(pdf["number"].unique().tolist(), key=label_key)
-        qmax = pdf.groupby("number")["max_points"].max().to_dict()
-        qtype = pdf.groupby("number")["type"].first().to_dict()
+    for (task, paper), pdf in sorted(tbl.group(df, lambda r: (r["task"], r["paper"])).items()):
+        by_number = dict(sorted(tbl.group(pdf, lambda r: r["number"]).items()))
+        numbers = sorted(by_number, key=label_key)
+        qmax = {q: tbl.maximum(rs, "max_points") for q, rs in by_number.items()}
+        qtype = {q: next(r["type"] for r in rs) for q, rs in by_number.items()}
         sections = sorted(set(qtype.values()), key=section_key)
-        out_rows = [_paper_row(row, pdf[pdf["row"] == row], qtype, sections, seed)
-                    for row in rows if (pdf["row"] == row).any()]
-        views.append(PaperView(str(task), str(paper), numbers, sections, {k: float(v) for k, v in qmax.items()},
-                               qtype, out_rows))
+        by_row = tbl.group(pdf, lambda r: r["row"])
+        out_rows = [_paper_row(row, by_row[row], qtype, sections, seed) for row in rows if row in by_row]
+        views.append(PaperView(str(task), str(paper), numbers, sections, qmax, qtype, out_rows))
     return views
 
 
-def _paper_row(label: str, mdf: pd.DataFrame, qtype: dict[str, str], sections: list[str], seed: int) -> PaperRow:
-    waiting = mdf[mdf["pending"].astype(bool)]
-    graded = mdf.drop(waiting.index)
-    per_q = graded.groupby("number").agg(points=("points", "mean"), max_points=("max_points", "max"))
-    graders = mdf.groupby("number")["grader"].agg(lambda s: s.mode().iat[0] if not s.mode().empty else "")
-    statuses = mdf.groupby("number")["status"].agg(lambda s: s.mode().iat[0] if not s.mode().empty else "")
-    questions = {q: QuestionCell(float(row.points), float(row.max_points), str(graders[q]), str(statuses[q]))
-                 for q, row in per_q.iterrows()}
-    for q, row in waiting.groupby("number")["max_points"].max().items():
-        if q not in questions:
-            questions[q] = QuestionCell(0.0, float(row), str(graders[q]), "skipped")
+def _number_text(v: Any) -> str:
+    return str(int(v)) if isinstance(v, float) and v == int(v) else str(v)
+
+
+def _paper_row(label: str, mdf: list[Row], qtype: dict[str, str], sections: list[str], seed: int) -> PaperRow:
+    by_number = dict(sorted(tbl.group(mdf, lambda r: r["number"]).items()))
+    graded = {q: g for q, rs in by_number.items() if (g := [r for r in rs if not r["pending"]])}
+    per_q = {q: (tbl.group_mean(rs, "points"), tbl.maximum(rs, "max_points")) for q, rs in graded.items()}
+    graders = {q: tbl.mode(r["grader"] for r in rs) for q, rs in by_number.items()}
+    statuses = {q: tbl.mode(r["status"] for r in rs) for q, rs in by_number.items()}
+    questions = {q: QuestionCell(points, max_points, str(graders[q]), str(statuses[q]))
+                 for q, (points, max_points) in per_q.items()}
+    for q, rs in by_number.items():
+        waiting = [r for r in rs if r["pending"]]
+        if waiting and q not in questions:
+            questions[q] = QuestionCell(0.0, tbl.maximum(waiting, "max_points"), str(graders[q]), "skipped")
     sec: dict[str, tuple[float, float]] = {}
     for s in sections:
-        qs = [q for q, t in qtype.items() if t == s and q in per_q.index]
-        sec[s] = (float(sum(per_q.loc[q, "points"] for q in qs)), float(sum(per_q.loc[q, "max_points"] for q in qs)))
+        qs = [q for q, t in qtype.items() if t == s and q in per_q]
+        sec[s] = (float(sum(per_q[q][0] for q in qs)), float(sum(per_q[q][1] for q in qs)))
     pending = float(sum(c.max_points for c in questions.values() if c.pending))
-    ci = stats.percentile_interval(stats.ratio_replicates(per_q["points"].to_numpy(), per_q["max_points"].to_numpy(),
-                                                          seed=seed)) if not per_q.empty else (float("nan"),) * 2
-    return PaperRow(label, float(per_q["points"].sum()), float(per_q["max_points"].sum()), ci, sec, questions,
-                    pending)
+    points = [p for p, _ in per_q.values()]
+    maxima = [m for _, m in per_q.values()]
+    ci = stats.percentile_interval(stats.ratio_replicates(points, maxima, seed=seed)) if per_q else (math.nan,) * 2
+    return PaperRow(label, tbl.total([{"p": p} for p in points], "p"), tbl.total([{"m": m} for m in maxima], "m"),
+                    ci, sec, questions, pending)
