@@ -1,7 +1,7 @@
 """How long aggregation and rendering take for 1,000 / 10,000 / 100,000 samples, and how big the report is.
 
 Writes synthetic run folders (two models on one task, half the samples each, ~200-character
-responses), then times: reading + aggregating them into a leaderboard (pandas, bootstrap CIs),
+responses), then times: reading + aggregating them into a leaderboard (bootstrap CIs),
 rendering the self-contained HTML, and — when Playwright and Debian's Chromium are installed — opening
 the report in headless Chromium until the first page of samples is drawn, then filtering and opening a sample.
 
