@@ -397,11 +397,20 @@ cli_sweep.register(app)
 cli_tasks.register(app)
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM does what Ctrl-C does; also when Ctrl-C is ignored (a script's background job), where
+    raising SIGINT would do nothing and a kill would leave the run going to its end."""
+    if callable(signal.getsignal(signal.SIGINT)):  # asyncio's (cancels the run cleanly) or Python's default
+        signal.raise_signal(signal.SIGINT)
+    else:
+        raise KeyboardInterrupt
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     # SIGTERM (a kill, a CI timeout, a scheduler) ends a run as Ctrl-C does: finished samples kept,
     # run.json marked interrupted, the grading workers stopped, the folder's lock released
-    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
     except EvalkitError as exc:  # last line of defence for a user's mistake: one sentence, no traceback

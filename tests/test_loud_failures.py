@@ -143,7 +143,9 @@ def test_an_interrupted_run_names_its_folder_and_its_run_json_says_so(tmp_path: 
         proc = subprocess.Popen(
             [sys.executable, "-m", "evalkit.cli", "run", "--task", str(task), "--model", "openai:m",
              "--base-url", srv.url, "-c", "2", "--output", str(run_dir), "--no-report", "-q"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+            # as a terminal's foreground command has it, even when this suite runs as a background job
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         samples = run_dir / "samples.jsonl"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (samples.exists() and samples.read_text().count("\n") >= 2):

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import REPO, write_mcq
 
 PLUGIN = '''
@@ -117,12 +118,17 @@ def test_a_second_run_on_the_same_folder_is_refused_naming_the_first(tmp_path: P
     assert again.returncode == 0, again.stderr
 
 
-def _start_piped(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell script's `evalkit run … &` starts
+
+
+def _start_piped(tmp_path: Path, background: bool = False) -> tuple[subprocess.Popen[bytes], Path]:
     """``evalkit run … | cat``: stdout is a pipe; the scorer sleeps so a worker is mid-grade when killed."""
     args, env = _setup(tmp_path, 40, sleep=20)
     out = tmp_path / "run"
     proc = subprocess.Popen(_evalkit_cmd(*args, "--output", str(out), "-c", "2"), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=_ignore_sigint if background else None)
     # wait until a grading worker (a fork: same command line) is busy grading
     assert _wait_for(lambda: len(_processes_mentioning(str(out))) >= 2, 60), "no grading worker started"
     time.sleep(0.5)
@@ -155,8 +161,10 @@ def test_sigkill_of_a_run_leaves_no_grading_worker_and_ends_the_pipeline(tmp_pat
             os.kill(pid, signal.SIGKILL)
 
 
-def test_sigterm_ends_a_run_like_ctrl_c(tmp_path: Path) -> None:
-    proc, out = _start_piped(tmp_path)
+@pytest.mark.parametrize("background", [False, True], ids=["foreground", "background-job"])
+def test_sigterm_ends_a_run_like_ctrl_c(tmp_path: Path, background: bool) -> None:
+    # a script's background job starts with Ctrl-C ignored: a kill must still end the run
+    proc, out = _start_piped(tmp_path, background)
     proc.send_signal(signal.SIGTERM)
     try:
         assert _pipe_closes(proc, 10), "the run (or its worker) did not end on SIGTERM"
