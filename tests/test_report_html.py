@@ -112,3 +112,19 @@ def test_the_report_a_run_writes_is_the_one_evalkit_report_writes_and_needs_no_p
     imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
     assert imported.returncode == 0 and imported.stdout.strip() == "False", imported.stderr
+
+
+def test_the_compiled_template_is_kept_and_a_bad_or_unwritable_cache_costs_nothing(tmp_path, monkeypatch):
+    write_run(tmp_path / "run", binary_results([True, False, True]), model="m", task="t")
+    lb = load_leaderboard([tmp_path / "run"])
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path / "cache"))
+    first = _without_timestamp(render_html(lb))
+    kept = list((tmp_path / "cache" / "report-templates").glob("*/*"))
+    assert len(kept) == 1 and kept[0].stat().st_size > 0
+    assert _without_timestamp(render_html(lb)) == first  # from the kept code
+    kept[0].write_bytes(b"not jinja bytecode")
+    assert _without_timestamp(render_html(lb)) == first  # compiled again
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(blocked))  # no folder can be made under a file
+    assert _without_timestamp(render_html(lb)) == first
