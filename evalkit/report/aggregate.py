@@ -388,10 +388,20 @@ def _statistic(frame: Sequence[Row], kind: str) -> float:
     return tbl.total(frame, "points") if kind == "points" else tbl.mean(frame, "value")
 
 
+_POOLED = ("value", "points", "max_points")
+
+
 def _pooled(frame: Sequence[Row]) -> list[Row]:
-    """One row per sample id (in order of first appearance): value and points averaged over runs."""
-    return [{"id": i, **{k: tbl.group_mean(rs, k) for k in ("value", "points", "max_points")}}
-            for i, rs in tbl.group(frame, lambda r: r["id"]).items()]
+    """One row per sample id (in order of first appearance): value and points averaged over runs (an id
+    of one run, as every id of the run just made, is its own mean)."""
+    out: list[Row] = []
+    for i, rs in tbl.group(frame, lambda r: r["id"]).items():
+        if len(rs) == 1:
+            row = rs[0]
+            out.append({"id": i, **{k: float(v) if tbl.present(v := row.get(k)) else math.nan for k in _POOLED}})
+        else:
+            out.append({"id": i, **{k: tbl.group_mean(rs, k) for k in _POOLED}})
+    return out
 
 
 def build_cell(model: str, task: str, runs: Sequence[Run], frames: Sequence[Sequence[Row]], *,
