@@ -146,6 +146,33 @@ def test_refused_connection_is_a_retryable_error() -> None:
     assert resp.error and "could not connect" in resp.error and resp.retryable
 
 
+def test_https_to_a_plain_http_server_says_to_write_http() -> None:
+    """A local server that answers a TLS hello with an HTTP 400 (as uvicorn does): the sentence says http://."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        resp = ask(make_adapter("openai:m", {"base_url": f"https://127.0.0.1:{port}/v1"}))
+    finally:
+        listener.close()
+    assert resp.error and "does not speak TLS" in resp.error and "write http:// in --base-url" in resp.error
+    assert resp.unusable and "does not speak TLS" in resp.unusable and not resp.retryable
+
+
 def test_each_fault_ends_as_its_own_outcome() -> None:
     faults = [
         Fault("status", match="A-401", status=401),

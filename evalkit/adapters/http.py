@@ -244,10 +244,12 @@ class HTTPClient:
         except ProxyRefused as exc:
             raise TransportError(str(exc), retryable=False, connect=True) from None
         except TimeoutError:
-            raise TransportError(f"could not connect within {self.connect_timeout:g} s", connect=True) from None
+            hint = " (no TLS handshake? if the server serves plain HTTP, write http://)" if ssl_ctx else ""
+            raise TransportError(f"could not connect within {self.connect_timeout:g} s{hint}", connect=True) from None
         except OSError as exc:
-            untrusted = type(exc).__name__ == "SSLCertVerificationError"
-            raise TransportError(f"could not connect ({_describe(exc)})", retryable=not untrusted,
+            # an untrusted certificate, or a plain-HTTP server asked for TLS: trying again cannot help
+            hopeless = type(exc).__name__ == "SSLCertVerificationError" or getattr(exc, "reason", None) in _NOT_TLS
+            raise TransportError(f"could not connect ({_describe(exc)})", retryable=not hopeless,
                                  connect=True) from None
         self.opened += 1
         return _Conn(reader, writer)
@@ -374,4 +376,12 @@ def _describe(exc: BaseException) -> str:
         return "connection reset by the server"
     if type(exc).__name__ == "gaierror":
         return f"unknown host: {exc.strerror or exc}"
+    if getattr(exc, "reason", None) in _NOT_TLS:
+        return (f"the server there does not speak TLS ({exc.reason}): if it serves plain HTTP, as a local "  # type: ignore[attr-defined]
+                "vLLM/SGLang/Ollama does, write http:// in --base-url")
     return str(exc) or type(exc).__name__
+
+
+# what OpenSSL says when an https:// client reaches a server that answers in plain HTTP
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE",
+                      "PACKET_LENGTH_TOO_LONG"})
