@@ -413,9 +413,34 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
+        code: Any = 0
     except EvalkitError as exc:  # last line of defence for a user's mistake: one sentence, no traceback
         echo_error(str(exc))
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+    except SystemExit as exc:
+        code = exc.code
+    leave(code)
+
+
+def leave(code: Any) -> None:
+    """End the command with ``code`` once its work is done: exit handlers run and output is flushed as on any
+    exit, but the interpreter is not torn down module by module (about 0.1 s of every command, more than a
+    report of a small run). Every file evalkit writes is complete and closed before this; a command that
+    leaves a thread running, or an exit that is not a number, exits the ordinary way."""
+    import threading
+
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if others or not (code is None or isinstance(code, int)):
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: let Python say so as it always does
+        sys.exit(code)
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

@@ -276,7 +276,8 @@ class SampleEvaluator:
                 break  # the endpoint is unusable: no more tries
             t0 = time.perf_counter()
             try:
-                resp = await asyncio.wait_for(self.adapter.respond(request), cfg.timeout_s)
+                async with asyncio.timeout(cfg.timeout_s):  # in this task: no task and loop turns per call
+                    resp = await self.adapter.respond(request)
             except TimeoutError:
                 resp = Response(error=f"no answer within {cfg.timeout_s:g}s", retryable=True)
             except Exception as exc:  # an adapter bug is an error on this sample, not a crash

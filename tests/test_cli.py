@@ -152,3 +152,24 @@ def test_unreadable_files_are_one_sentence_naming_the_file(tmp_path: Path, mcq_f
         assert res.exit_code == 2, (args, res.output)
         assert needle in res.output and "Traceback" not in res.output, (args, res.output)
         assert len([line for line in res.output.splitlines() if line.startswith("error:")]) == 1, (args, res.output)
+
+
+def test_a_command_ends_with_its_code_its_output_and_its_exit_handlers(tmp_path: Path, mcq_file: Path) -> None:
+    """The command leaves without tearing the interpreter down (evalkit.cli.leave), yet everything an exit
+    promises still happens: exit handlers run, piped output is complete, the exit code is the command's."""
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        code = ("import atexit, sys\n"
+                "atexit.register(lambda: print('exit handlers ran', file=sys.stderr))\n"
+                "from evalkit.cli import main\n"
+                f"sys.argv = ['evalkit', *{list(args)!r}]\n"
+                "main()\n")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                              timeout=120, env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+
+    done = run("run", "--task", str(mcq_file), "--model", "reference", "--output", str(tmp_path / "r"), "-q")
+    assert done.returncode == 0, done.stderr
+    assert "results: " in done.stdout and "report: " in done.stdout and done.stdout.endswith("\n")
+    assert done.stderr.strip().endswith("exit handlers ran")
+    assert (tmp_path / "r" / "report.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    refused = run("run", "--task", str(tmp_path / "nope.jsonl"), "--model", "reference")
+    assert refused.returncode == 2 and "error:" in refused.stderr and "exit handlers ran" in refused.stderr
