@@ -169,7 +169,8 @@ def write_export(run_dir: Path, out_dir: Path, include_all: bool = False,
             if lost:
                 csv_path, html_path = _free_sheet_paths(out_dir)
                 if notes is not None:
-                    notes.append(f"{out_dir / 'marks.csv'} holds {lost} rows of marks not yet imported, so it was "
+                    held = "1 row" if lost == 1 else f"{lost} rows"
+                    notes.append(f"{out_dir / 'marks.csv'} holds {held} of marks not yet imported, so it was "
                                  f"left as it is; the new sheet is {csv_path.name} (import the old one first if it is filled)")
         with atomic_open(csv_path, "w", encoding="utf-8", newline="") as fh:  # no BOM: tools read it as data
             writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
@@ -335,7 +336,11 @@ def import_cmd(
         n = import_marks(run_dir, marks, grader, threshold, notes)
     except EvalkitError as exc:
         _fail(str(exc))
-    typer.echo(f"imported {n} marks into {run_dir}")
+    if n == 0:
+        hint = ": no row has a mark (fill its 'mark' column)" if marks.suffix.lower() == ".csv" else ""
+        typer.echo(f"imported no marks from {marks} into {run_dir}{hint}")
+    else:
+        typer.echo(f"imported {n} mark{'s' if n != 1 else ''} into {run_dir}")
     for note in notes:
         typer.echo(f"  note: {note}")
     print_score_card(load_run(run_dir).summary, Console())

@@ -126,3 +126,13 @@ def test_export_never_overwrites_a_filled_sheet(tmp_path: Path) -> None:
     assert done.returncode == 0 and "note:" not in done.stdout
     assert not (run / "grading" / "marks-3.csv").exists()
     assert {csv_value(r["id"]): r["mark"] for r in _rows(sheet)}[csv_value(rows[0]["id"])] == "7"
+
+
+def test_importing_a_sheet_nobody_filled_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    run = _hostile_run(tmp_path / "run")
+    assert evalkit("grade", "export", str(run)).returncode == 0
+    before = (run / "samples.jsonl").read_bytes()
+    done = evalkit("grade", "import", str(run), str(run / "grading" / "marks.csv"))
+    assert done.returncode == 0, done.stderr
+    assert "imported no marks" in done.stdout and "no row has a mark (fill its 'mark' column)" in done.stdout
+    assert (run / "samples.jsonl").read_bytes() == before
