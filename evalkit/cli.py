@@ -426,11 +426,13 @@ def leave(code: Any) -> None:
     """End the command with ``code`` once its work is done: exit handlers run and output is flushed as on any
     exit, but the interpreter is not torn down module by module (about 0.1 s of every command, more than a
     report of a small run). Every file evalkit writes is complete and closed before this; a command that
-    leaves a thread running, or an exit that is not a number, exits the ordinary way."""
+    leaves a thread running, an exit that is not a number, or a process under a profiler or debugger (which
+    write their findings at the end) exits the ordinary way."""
     import threading
 
     others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if others or not (code is None or isinstance(code, int)):
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if others or watched or not (code is None or isinstance(code, int)):
         sys.exit(code)
     import atexit
 

@@ -173,3 +173,12 @@ def test_a_command_ends_with_its_code_its_output_and_its_exit_handlers(tmp_path:
     assert (tmp_path / "r" / "report.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
     refused = run("run", "--task", str(tmp_path / "nope.jsonl"), "--model", "reference")
     assert refused.returncode == 2 and "error:" in refused.stderr and "exit handlers ran" in refused.stderr
+
+
+def test_a_profiled_command_still_leaves_its_profile(tmp_path: Path) -> None:
+    """Under a profiler (or debugger) the command exits the ordinary way, so the profile is written."""
+    out = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(tmp_path / "p.prof"), "-m", "evalkit.cli",
+                          "--version"], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "p.prof").stat().st_size > 0
