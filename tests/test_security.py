@@ -162,6 +162,48 @@ def test_a_task_file_cannot_point_options_data_outside_either(tmp_path: Path) ->
         get_task(str(task))
 
 
+HF_LEAKS = {  # what else a task file may name for its loader (a Hugging Face loader reads any local path)
+    "hf-folder": ({"hf": "SECRET_DIR", "split": "train"}, {}, "dataset.hf"),
+    "data-files": ({"path": ".", "format": "hf", "split": "train", "options": {"data_files": "SECRET_DIR/creds.jsonl"}},
+                   {}, "data_files"),
+    "data-files-split-dotdot": ({"path": ".", "format": "hf", "split": "train",
+                                 "options": {"data_files": {"train": ["ok.jsonl", "../../secret/creds.jsonl"]}}},
+                                {}, "data_files"),
+    "data-files-file-url": ({"path": ".", "format": "hf", "split": "train",
+                             "options": {"data_files": "file://SECRET_DIR/creds.jsonl"}}, {}, "data_files"),
+    "task-options": ({"path": ".", "format": "hf", "split": "train"},
+                     {"options": {"data_files": "SECRET_DIR/creds.jsonl"}}, "data_files"),
+    "hub-files": ({"path": ".", "format": "hub", "split": "train", "options": {"hub_files": "../../secret/{split}.jsonl"}},
+                  {}, "hub_files"),
+    "bench": ({"path": ".", "format": "gaokao-hs"}, {"options": {"bench": "SECRET_DIR"}}, "bench"),
+}
+
+
+@pytest.mark.parametrize("kind", list(HF_LEAKS))
+def test_a_task_file_cannot_name_other_files_for_its_loader(kind: str, tmp_path: Path) -> None:
+    secret = _secret_folder(tmp_path)
+    dataset, extra, field = json.loads(json.dumps(HF_LEAKS[kind]).replace("SECRET_DIR", str(secret)))
+    folder = tmp_path / "tasks" / "leak"
+    task = _dataset_task(folder, dataset, **extra)
+    (folder / "ok.jsonl").write_text(json.dumps({"id": "1", "input": "fine", "target": "x"}) + "\n")
+    with pytest.raises(EvalkitError, match=f"{field}.* lies outside the folders this task may read"):
+        get_task(str(task))
+    # --data (typed by the user) does not lift the rule for what the file itself names
+    if kind.startswith("data-files") or kind == "task-options":
+        with pytest.raises(EvalkitError, match="data_files.* lies outside"):
+            get_task(str(task), data=str(folder))
+
+
+def test_a_task_file_may_name_its_own_files_for_its_loader(tmp_path: Path) -> None:
+    pytest.importorskip("datasets")
+    folder = tmp_path / "tasks" / "mine"
+    task = _dataset_task(folder, {"path": ".", "format": "hf", "split": "train",
+                                  "options": {"data_files": {"train": "rows/*.jsonl"}}})
+    (folder / "rows").mkdir()
+    (folder / "rows" / "a.jsonl").write_text(json.dumps({"id": "1", "input": "mine", "target": "x"}) + "\n")
+    assert [s.text for s in get_task(str(task)).samples] == ["mine"]
+
+
 def test_the_user_may_point_a_task_at_other_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = _secret_folder(tmp_path)
     task = _dataset_task(tmp_path / "tasks" / "leak", {"path": "../../secret/creds.jsonl"})

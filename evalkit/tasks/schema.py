@@ -38,6 +38,8 @@ ABOUT_FIELDS = {"group", "title", "homepage", "paper", "licence", "gated", "data
 GROUPS = ("gaokao", "knowledge", "math", "multimodal", "other")
 SPEC_OVERRIDES = ("split", "config", "hf")  # -T KEY=VALUE that re-point a hub dataset
 DATA_PATH_OPTIONS = ("bench", "mm")  # dataset options that name a data folder, as --data does
+FILE_OPTIONS = ("data_files", "hub_files")  # loader options naming the files a Hugging Face loader reads
+REMOTE_SCHEMES = ("http://", "https://", "hf://")
 
 
 def _fail(path: Path, field: str, msg: str) -> TaskError:
@@ -210,6 +212,8 @@ def task_from_dict(
     metrics = [str(m) for m in data.get("metrics", ["accuracy"])]
     dataset = apply_task_options(path, parse_dataset(path, data["dataset"], data_override, confined_to), declared,
                                  options or {})
+    if not _is_builtin(path):
+        confine_named_files(path, dataset, set(options or {}))
     name, description, about = str(data["name"]), str(data.get("description", "")).strip(), data.get("about") or {}
     named = named_after_data(dataset) if data_override else None
     if named is not None:  # the task's own data was replaced by data that names itself (a Gaokao paper)
@@ -248,6 +252,51 @@ def _is_builtin(path: Path) -> bool:
     from evalkit.tasks import builtin_task_dir
 
     return inside(path, [builtin_task_dir().resolve()])
+
+
+def confine_named_files(path: Path, dataset: DatasetSpec, typed: set[str]) -> None:
+    """Every other file or folder a task file names for its loader stays inside the task's roots.
+
+    Beyond ``dataset.path``, a task file can name what a loader reads through a local ``hf:`` folder,
+    the ``data_files``/``hub_files`` loader options (read by Hugging Face ``datasets``, relative to the
+    local data folder) and the folder options ``bench``/``mm``. What the user typed (``--data``, ``-T``)
+    is theirs to name; what the file names must lie in its folder, its data's folder or an allowed one.
+    """
+    from evalkit.tasks.paths import confine
+
+    roots = task_roots(path.parent, root_of(dataset.path) if dataset.path is not None else None)
+    base: Path | None = dataset.path
+    if dataset.hf_id and "hf" not in typed:
+        local = Path(dataset.hf_id).expanduser()
+        if local.is_absolute() or local.exists() or dataset.hf_id.startswith("."):
+            confine(local.absolute(), roots, f"{path}: field 'dataset.hf' (a local folder)")
+            base = local.absolute()
+    for key in FILE_OPTIONS:
+        if key in typed or not dataset.options.get(key):
+            continue
+        for entry in _flat_entries(dataset.options[key]):
+            if entry.startswith(REMOTE_SCHEMES):
+                continue
+            local = Path(entry.removeprefix("file://")).expanduser()
+            if "://" in entry and not entry.startswith("file://"):
+                raise TaskError(f"{path}: option '{key}' {entry!r} is not a file this task may read")
+            if not local.is_absolute():
+                if base is None and ".." not in local.parts:
+                    continue  # a file inside the hub repository
+                local = (base or path.parent) / local
+            confine(local, roots, f"{path}: option '{key}'")
+    for key in DATA_PATH_OPTIONS:
+        if key not in typed and dataset.options.get(key):
+            confine(Path(str(dataset.options[key])).expanduser().absolute(), roots, f"{path}: option '{key}'")
+
+
+def _flat_entries(value: Any) -> list[str]:
+    """The file names in a ``data_files`` value: a string, a list, or a mapping of split to either."""
+    if isinstance(value, dict):
+        return [e for v in value.values() for e in _flat_entries(v)]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
 
 
 def dataset_roots(task_folder: Path | None, dataset: DatasetSpec) -> tuple[Path, ...]:
