@@ -87,6 +87,16 @@ def test_a_field_of_the_wrong_type_names_the_row_and_field(row: dict, field: str
     assert f"row 2: field '{field}' must be" in line and "object is not" not in line, line
 
 
+@pytest.mark.parametrize("part", [{"type": "image", "url": "file:///etc/hostname"}, {"type": "picture", "path": "a.png"},
+                                  {"type": "text"}])
+def test_an_input_part_of_an_unknown_shape_names_the_row_and_part(part: dict, tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"id": "1", "input": [{"type": "text", "text": "Look:"}, part], "target": "A"}) + "\n")
+    line = _one_sentence(run_evalkit("run", "--task", str(data), "--model", "reference"))
+    assert "row 1: input part 2 must be {'type': 'text', 'text': …} or {'type': 'image', 'path': …}" in line, line
+    assert "NoneType" not in line
+
+
 def test_generation_values_are_checked(tmp_path: Path) -> None:
     write_mcq(tmp_path / "mcq.jsonl", 2)
     task = tmp_path / "task.yaml"

@@ -116,6 +116,7 @@ def own_sample(row: dict[str, Any], n: int, base: Path | None = None) -> Sample:
                             f"allowed: {', '.join(SAMPLE_FIELDS)} (other data goes under metadata)")
     for key in ("id", "input", "target", "choices", "metadata"):
         _check_field(key, key, row.get(key), n, own=True)
+    _check_parts(row.get("input"), n)
     sample = Sample.from_dict({k: v for k, v in row.items() if k != "images"})
     parts = [_resolved(p, base) for p in sample.parts] if base is not None else list(sample.parts)
     images = _images_from(row.get("images"), base)
@@ -148,6 +149,23 @@ def _check_field(key: str, column: Any, value: Any, n: int, own: bool = False) -
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         name = f"{key}' (column {column!r})" if column != key else f"{key}'"
         raise TaskError(f"row {n}: field '{name} must be {what}, not {type(value).__name__} {shown}")
+
+
+def _check_parts(value: Any, n: int) -> None:
+    """Each part of a list ``input`` is a text or ``{"type": "text", "text": …}`` / ``{"type": "image", "path": …}``
+    (a part such as ``{"type": "image", "url": …}`` would otherwise fail later as "image <NoneType>")."""
+    if not isinstance(value, list):
+        return
+    for i, part in enumerate(value, 1):
+        if isinstance(part, str):
+            continue
+        kind = part.get("type")
+        if (kind == "text" and isinstance(part.get("text"), str)) or \
+                (kind == "image" and isinstance(part.get("path") or part.get("source"), str)):
+            continue
+        shown = repr(part) if len(repr(part)) <= 60 else repr(part)[:57] + "..."
+        raise TaskError(f"row {n}: input part {i} must be {{'type': 'text', 'text': …}} or "
+                        f"{{'type': 'image', 'path': …}}, not {shown}")
 
 
 def _resolved(part: Any, base: Path) -> Any:
