@@ -73,12 +73,13 @@ async def _reference(url: str, task: Path, concurrency: int) -> int:
 
 def measure(cmd: list[str], src: Path | None = None) -> dict[str, float]:
     """Run ``cmd`` to completion; wall time, CPU (with its children) and max RSS of that process tree.
-    ``src``: the checkout whose ``evalkit`` package the command imports (first on PYTHONPATH)."""
+    ``src``: the checkout whose ``evalkit`` package the command imports (first on PYTHONPATH, and the
+    working folder: ``python -c`` puts the working folder before PYTHONPATH)."""
     env = {**os.environ}
     if src is not None:
         env["PYTHONPATH"] = str(src)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=src)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -211,6 +212,11 @@ def main() -> None:
     trees = {"": REPO}
     if args.compare:
         trees["base:"] = args.compare.resolve()
+    for label, src in trees.items():  # each command must import its own tree's evalkit
+        where = subprocess.run([PY, "-c", "import evalkit; print(evalkit.__file__)"], capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(src)}, cwd=src).stdout.strip()
+        if not Path(where).resolve().is_relative_to(src):
+            raise SystemExit(f"{label or 'this tree'}: python imports evalkit from {where}, not from {src}")
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)")
     with tempfile.TemporaryDirectory() as tmp:
