@@ -33,7 +33,7 @@ from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
     from evalkit.runner import RunConfig
-    from evalkit.types import GenerationConfig
+    from evalkit.types import GenerationConfig, SampleResult
     from evalkit.verdict import RunEnd
 
 app = typer.Typer(
@@ -226,6 +226,7 @@ def run_all(options: RunOptions) -> list[RunEnd]:
     if options.dry_run:
         _dry_run(tasks, options, cfg)
         return []
+    read: dict[Path, list[SampleResult]] = {}  # samples a run has just read whole, for its report
     if len(tasks) * len(options.models) > 1:
         ends = _run_as_sweep(tasks, options, cfg)
     else:
@@ -237,9 +238,11 @@ def run_all(options: RunOptions) -> list[RunEnd]:
             print_summary(outcome.path, outcome.summary)
         ends = [RunEnd(f"{tasks[0].name} × {adapter.label}", outcome.path, outcome.summary, outcome.stopped,
                        outcome.not_sent)]
+        if outcome.results is not None:
+            read[outcome.path] = outcome.results
     paths = [end.path for end in ends if end.summary is not None]
     if options.report and paths:
-        _write_report(paths, options.results_dir)
+        _write_report(paths, options.results_dir, read)
     return ends
 
 
@@ -279,11 +282,11 @@ def _run_as_sweep(tasks: list[Any], options: RunOptions, cfg: RunConfig) -> list
     return cli_sweep.run_ends(outcome)
 
 
-def _write_report(paths: list[Path], root: Path) -> None:
+def _write_report(paths: list[Path], root: Path, read: dict[Path, list[SampleResult]] | None = None) -> None:
     from evalkit.report import write_report
 
     out = paths[0] / "report.html" if len(paths) == 1 else root / "report.html"
-    typer.echo(f"report: {write_report(paths, out)}")
+    typer.echo(f"report: {write_report(paths, out, read=read)}")
 
 
 def print_summary(path: Path, summary: dict[str, Any]) -> None:

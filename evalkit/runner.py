@@ -79,6 +79,9 @@ class RunOutcome:
     summary: dict[str, Any] | None
     stats: RunStats
     stopped: str | None = None  # the one sentence saying why the endpoint cannot serve the run
+    # every record of the folder's samples.jsonl as the summary read it (latest per id, in the file's order),
+    # when that is the whole file (reading the folder back gives the same): the report at the end reuses it
+    results: list[SampleResult] | None = field(default=None, repr=False)
 
     @property
     def not_sent(self) -> int:
@@ -361,6 +364,7 @@ class RunFolder:
         self.on_result = on_result
         self.writer = SampleWriter(path / SAMPLES_FILE)
         self.lock: RunLock | None = None  # the folder's lock, held until release()
+        self.results: list[SampleResult] | None = None  # what finish() read, when it is the whole file
 
     @classmethod
     def open(cls, task: Task, adapter: Adapter, cfg: RunConfig, stats: RunStats,
@@ -428,10 +432,14 @@ class RunFolder:
         self.close()
         wanted = {s.id for s in select_samples(self.task, self.cfg)}
         latest: dict[str, SampleResult] = {}
+        whole = True  # every line is a record of this run's selection
         for rec in iter_sample_lines(self.path / SAMPLES_FILE):
             if str(rec.get("id")) in wanted:
                 latest[str(rec["id"])] = SampleResult.from_dict(rec)
+            else:
+                whole = False
         results = list(latest.values())
+        self.results = results if whole else None
         summary = summarize(results, self.task.metrics)
         summary["task"] = self.task.name
         summary["model"] = self.model
@@ -582,7 +590,7 @@ class Runner:
             folder.mark("stopped", guard.stopped)
             return RunOutcome(folder.path, None, self.stats, stopped=guard.stopped)
         summary = folder.finish()
-        return RunOutcome(folder.path, summary, self.stats)
+        return RunOutcome(folder.path, summary, self.stats, results=folder.results)
 
     async def _evaluate(self, folder: RunFolder, evaluator: SampleEvaluator) -> None:
         pending = iter(folder.todo)  # shared by the workers: next() never awaits, so each sample is taken once

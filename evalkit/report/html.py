@@ -26,7 +26,7 @@ from evalkit.report import svg
 from evalkit.report.aggregate import Leaderboard
 from evalkit.report.markdown import format_seconds, format_tokens, grader_mark, n_label, spread_label
 from evalkit.results import Run
-from evalkit.types import STATUSES
+from evalkit.types import STATUSES, SampleResult
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 SIZE_MARK = "@@EVALKIT_REPORT_SIZE@@"
@@ -302,9 +302,15 @@ def write_html(lb: Leaderboard, out: Path, *, title: str = "evalkit report", lim
     return write_text_atomic(out, render_html(lb, title=title, limits=limits))
 
 
-def write_report(run_dirs: Iterable[str | Path], out_html: str | Path, *, title: str = "evalkit report") -> Path:
-    """Aggregate the run folders (at or below each path) and write one self-contained HTML report."""
-    from evalkit.report.aggregate import load_leaderboard
+def write_report(run_dirs: Iterable[str | Path], out_html: str | Path, *, title: str = "evalkit report",
+                 read: dict[Path, list[SampleResult]] | None = None) -> Path:
+    """Aggregate the run folders (at or below each path) and write one self-contained HTML report. ``read``:
+    a folder's samples as its run has just read them whole (``RunOutcome.results``), not read again."""
+    from evalkit.report.aggregate import aggregate
+    from evalkit.results import find_runs
 
-    lb = load_leaderboard(list(run_dirs))
-    return write_html(lb, Path(out_html), title=title)
+    runs = find_runs(list(run_dirs))
+    for run in runs:
+        if read and run.path in read:
+            run.__dict__["results"] = read[run.path]  # what Run.results would read from the same file
+    return write_html(aggregate(runs), Path(out_html), title=title)
