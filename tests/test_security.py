@@ -194,6 +194,24 @@ def test_a_task_file_cannot_name_other_files_for_its_loader(kind: str, tmp_path:
             get_task(str(task), data=str(folder))
 
 
+@pytest.mark.parametrize("grader", [{"name": "human", "options": {"marks_file": "SECRET_DIR/marks.csv"}},
+                                    {"name": "gaokao", "options": {"marks": "SECRET_DIR/marks.csv"}}])
+def test_a_task_file_cannot_point_its_grader_at_a_marks_file_elsewhere(grader: dict, tmp_path: Path) -> None:
+    secret = _secret_folder(tmp_path)
+    (secret / "marks.csv").write_text(f"id,mark\n1,{SECRET}\n")
+    grader = json.loads(json.dumps(grader).replace("SECRET_DIR", str(secret)))
+    folder = tmp_path / "tasks" / "leak"
+    task = _dataset_task(folder, {"path": "data.jsonl"}, grader=grader)
+    (folder / "data.jsonl").write_text(json.dumps({"id": "1", "input": "fine", "target": "x"}) + "\n")
+    key = next(iter(grader["options"]))
+    with pytest.raises(EvalkitError, match=f"grader option '{key}' .* lies outside the folders this task may read"):
+        get_task(str(task))
+    (folder / "marks.csv").write_text("id,mark\n1,1\n")  # its own marks file is fine
+    task = _dataset_task(folder, {"path": "data.jsonl"},
+                         grader={**grader, "options": {key: str(folder / "marks.csv")}})
+    assert get_task(str(task)).grader.options[key] == str(folder / "marks.csv")
+
+
 def test_a_task_file_may_name_its_own_files_for_its_loader(tmp_path: Path) -> None:
     pytest.importorskip("datasets")
     folder = tmp_path / "tasks" / "mine"

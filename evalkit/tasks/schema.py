@@ -212,8 +212,10 @@ def task_from_dict(
     metrics = [str(m) for m in data.get("metrics", ["accuracy"])]
     dataset = apply_task_options(path, parse_dataset(path, data["dataset"], data_override, confined_to), declared,
                                  options or {})
+    grader = parse_grader(path, data.get("grader"))
     if not _is_builtin(path):
         confine_named_files(path, dataset, set(options or {}))
+        confine_grader_files(path, grader, dataset)
     name, description, about = str(data["name"]), str(data.get("description", "")).strip(), data.get("about") or {}
     named = named_after_data(dataset) if data_override else None
     if named is not None:  # the task's own data was replaced by data that names itself (a Gaokao paper)
@@ -226,7 +228,7 @@ def task_from_dict(
         dataset=dataset,
         template=prompt.get("template"),
         system_prompt=prompt.get("system"),
-        grader=parse_grader(path, data.get("grader")),
+        grader=grader,
         metrics=metrics,
         generation=generation,
         modality=modality,
@@ -288,6 +290,21 @@ def confine_named_files(path: Path, dataset: DatasetSpec, typed: set[str]) -> No
     for key in DATA_PATH_OPTIONS:
         if key not in typed and dataset.options.get(key):
             confine(Path(str(dataset.options[key])).expanduser().absolute(), roots, f"{path}: option '{key}'")
+
+
+GRADER_FILE_OPTIONS = ("marks", "marks_file")  # grader options naming a file of teachers' marks
+
+
+def confine_grader_files(path: Path, grader: GraderSpec, dataset: DatasetSpec) -> None:
+    """A marks file a task file names in its grader's options stays inside the task's roots too (it is
+    read as the grader runs; a ``--grader-option`` typed by the user is theirs to name)."""
+    from evalkit.tasks.paths import confine
+
+    roots = task_roots(path.parent, root_of(dataset.path) if dataset.path is not None else None)
+    for key in GRADER_FILE_OPTIONS:
+        value = grader.options.get(key)
+        if isinstance(value, str) and value:
+            confine(Path(value).expanduser().absolute(), roots, f"{path}: grader option '{key}'")
 
 
 def _flat_entries(value: Any) -> list[str]:
