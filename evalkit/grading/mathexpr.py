@@ -23,8 +23,6 @@ import re
 from fractions import Fraction
 from typing import Any
 
-import mpmath
-
 Node = tuple[Any, ...]
 
 MAX_BITS = 1 << 17  # largest exact integer we build (~40k digits)
@@ -32,8 +30,27 @@ MAX_LOG2 = 1 << 17  # largest |log2| of an approximate magnitude
 MAX_FACT = 5000
 MAX_SUM_TERMS = 2000
 
-CTX = mpmath.MPContext()
-CTX.dps = 40
+
+
+class _Context:
+    """mpmath's context at 40 digits, made on first use: importing mpmath is ~25 ms of every command's start-up
+    and a choice or text task never evaluates an expression. Each attribute is looked up on the context once
+    and then kept here (the precision is set once and never changed), so later uses cost what they did."""
+
+    def __getattr__(self, name: str) -> Any:
+        ctx = self.__dict__.get("_ctx")
+        if ctx is None:
+            import mpmath
+
+            ctx = mpmath.MPContext()
+            ctx.dps = 40
+            self.__dict__["_ctx"] = ctx
+        value = getattr(ctx, name)
+        self.__dict__[name] = value
+        return value
+
+
+CTX: Any = _Context()
 
 
 class ParseError(ValueError):
