@@ -212,6 +212,23 @@ def test_a_task_file_cannot_point_its_grader_at_a_marks_file_elsewhere(grader: d
     assert get_task(str(task)).grader.options[key] == str(folder / "marks.csv")
 
 
+@pytest.mark.parametrize("link", ["file", "folder"])
+def test_a_data_folder_cannot_hold_a_link_that_leads_out(link: str, tmp_path: Path) -> None:
+    secret = _secret_folder(tmp_path)
+    folder = tmp_path / "tasks" / "leak"
+    (folder / "data" / "inner").mkdir(parents=True)
+    (folder / "data" / "inner" / "ok.jsonl").write_text(json.dumps({"id": "1", "input": "fine", "target": "x"}) + "\n")
+    (folder / "data" / "also-ok.jsonl").symlink_to(folder / "data" / "inner" / "ok.jsonl")  # a link inside is fine
+    task = _dataset_task(folder, {"path": "data", "format": "hf", "split": "train"})
+    get_task(str(task))  # links that stay inside are fine
+    if link == "file":
+        (folder / "data" / "inner" / "creds.jsonl").symlink_to(secret / "creds.jsonl")
+    else:
+        (folder / "data" / "more").symlink_to(secret)
+    with pytest.raises(EvalkitError, match=r"data file .* \(a link to .*secret.*\) lies outside the folders"):
+        get_task(str(task))
+
+
 def test_a_task_file_may_name_its_own_files_for_its_loader(tmp_path: Path) -> None:
     pytest.importorskip("datasets")
     folder = tmp_path / "tasks" / "mine"

@@ -290,6 +290,21 @@ def confine_named_files(path: Path, dataset: DatasetSpec, typed: set[str]) -> No
     for key in DATA_PATH_OPTIONS:
         if key not in typed and dataset.options.get(key):
             confine(Path(str(dataset.options[key])).expanduser().absolute(), roots, f"{path}: option '{key}'")
+    if base is not None and base.is_dir():  # a folder loader reads what it finds: no link in it may lead out
+        _no_links_out(base, dataset_roots(path.parent, dataset), f"{path}: data file")
+
+
+def _no_links_out(folder: Path, roots: tuple[Path, ...], what: str) -> None:
+    """Every symlink under ``folder`` (files and folders, not followed) must lead inside ``roots``."""
+    import os
+
+    from evalkit.tasks.paths import confine
+
+    for top, dirs, files in os.walk(folder):
+        for name in (*dirs, *files):
+            entry = Path(top) / name
+            if entry.is_symlink():
+                confine(entry, roots, what)
 
 
 GRADER_FILE_OPTIONS = ("marks", "marks_file")  # grader options naming a file of teachers' marks
