@@ -5,12 +5,13 @@ Every mistake is reported as one sentence naming the file, the field and what is
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from evalkit.fileio import read_text
 from evalkit.grading import GraderOptionError, GraderSpec
-from evalkit.tasks.paths import hf_cache_roots, inside, root_of, task_roots
+from evalkit.tasks.paths import confine, hf_cache_roots, inside, root_of, task_roots
 from evalkit.tasks.spec import DatasetSpec, TaskError
 from evalkit.tasks.task import Task
 from evalkit.types import GenerationConfig
@@ -66,8 +67,6 @@ def parse_dataset(path: Path, data: dict[str, Any], data_override: str | None = 
         if not local.is_absolute():
             local = (Path.cwd() / local) if data_override else (path.parent / local)
         if confined_to is not None:
-            from evalkit.tasks.paths import confine
-
             confine(local, confined_to, f"{path}: field '{'options.data' if data_override else 'dataset.path'}'")
     fmt = data.get("format")
     if fmt is None:
@@ -264,8 +263,6 @@ def confine_named_files(path: Path, dataset: DatasetSpec, typed: set[str]) -> No
     local data folder) and the folder options ``bench``/``mm``. What the user typed (``--data``, ``-T``)
     is theirs to name; what the file names must lie in its folder, its data's folder or an allowed one.
     """
-    from evalkit.tasks.paths import confine
-
     roots = task_roots(path.parent, root_of(dataset.path) if dataset.path is not None else None)
     base: Path | None = dataset.path
     if dataset.hf_id and "hf" not in typed:
@@ -296,10 +293,6 @@ def confine_named_files(path: Path, dataset: DatasetSpec, typed: set[str]) -> No
 
 def _no_links_out(folder: Path, roots: tuple[Path, ...], what: str) -> None:
     """Every symlink under ``folder`` (files and folders, not followed) must lead inside ``roots``."""
-    import os
-
-    from evalkit.tasks.paths import confine
-
     for top, dirs, files in os.walk(folder):
         for name in (*dirs, *files):
             entry = Path(top) / name
@@ -313,8 +306,6 @@ GRADER_FILE_OPTIONS = ("marks", "marks_file")  # grader options naming a file of
 def confine_grader_files(path: Path, grader: GraderSpec, dataset: DatasetSpec) -> None:
     """A marks file a task file names in its grader's options stays inside the task's roots too (it is
     read as the grader runs; a ``--grader-option`` typed by the user is theirs to name)."""
-    from evalkit.tasks.paths import confine
-
     roots = task_roots(path.parent, root_of(dataset.path) if dataset.path is not None else None)
     for key in GRADER_FILE_OPTIONS:
         value = grader.options.get(key)
