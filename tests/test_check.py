@@ -69,6 +69,7 @@ def test_two_point_regression_on_500_samples_exits_1(runs, tmp_path):
     assert failure is not None and "arith regressed by 2.00 pp" in failure.get("message", "")
     text = md.read_text()
     assert "| arith | **regressed** | 70.00 | 68.00 | -2.00 pp" in text
+    assert "10 question(s) scored lower, 0 higher" in text  # what moved, without calling a failure 'wrong'
 
 
 def test_noise_of_the_same_size_with_equal_accuracy_exits_0(runs):

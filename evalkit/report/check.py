@@ -266,13 +266,14 @@ def _judge(task: str, base: TaskScores, cur: TaskScores, max_drop: float, alpha:
         p = min(res.p_worse, res.p_better)
         note = f"change within the allowed {max_drop:g} {unit}"
     if res.discordant:
-        note = (note + "; " if note else "") + f"{res.discordant[0]} newly wrong, {res.discordant[1]} newly right"
+        lower, higher = res.discordant
+        note = (note + "; " if note else "") + f"{lower} question(s) scored lower, {higher} higher"
     for side, label in ((base, "baseline"), (cur, "current")):
         runs = [src for src in side.sources if not src.endswith(".json")]
         if len(runs) > 1:
             note = (note + "; " if note else "") + f"{label} pools {len(runs)} runs (mean per sample)"
     if cur.errors:
-        note = (note + "; " if note else "") + f"{cur.errors} error(s) in the current run count as 0"
+        note = (note + "; " if note else "") + f"{cur.errors} failed sample(s) in the current run count as 0"
     if waiting:
         note = (note + "; " if note else "") + f"{len(waiting)} question(s) awaiting marks left out"
     return TaskVerdict(task, verdict, base.value * scale, cur.value * scale, delta, ci, p, res.test, res.n,
