@@ -20,6 +20,7 @@ folder behind; ``evalkit run --dry-run`` calls it and prints what would run (:fu
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -77,20 +78,26 @@ def check_grader(task: Task, samples: Sequence[Sample], *, judge: bool) -> None:
         raise PreflightError(f"{_where(task)} marks answers with an LLM judge; give one with --judge URI")
 
 
+def _template_errors() -> tuple[type[Exception], ...]:
+    """jinja2's errors, if a template was rendered: a task without one never imports jinja2 (~20 ms of start-up)
+    and so never raises them."""
+    jinja2 = sys.modules.get("jinja2")
+    return (jinja2.TemplateError,) if jinja2 is not None else ()
+
+
 def render_all(task: Task, samples: Sequence[Sample]) -> tuple[Message, ...] | None:
     """Render every sample's prompt (names the template does not know are errors); returns the first."""
-    import jinja2
-
     first = None
     for sample in samples:
         try:
             messages = task.render(sample)
-        except jinja2.TemplateSyntaxError as exc:
-            raise PreflightError(f"{_where(task)}: the prompt template does not parse (line {exc.lineno}: "
-                                 f"{exc.message})") from None
-        except jinja2.TemplateError as exc:
+        except _template_errors() as exc:
+            err: Any = exc  # a jinja2.TemplateError: its message, and a syntax error's line
+            if isinstance(exc, sys.modules["jinja2"].TemplateSyntaxError):
+                raise PreflightError(f"{_where(task)}: the prompt template does not parse (line {err.lineno}: "
+                                     f"{err.message})") from None
             raise PreflightError(f"{_where(task)}: the prompt template fails on sample {sample.id!r} "
-                                 f"({exc.message or type(exc).__name__}); the template may use question, choices, "
+                                 f"({err.message or type(exc).__name__}); the template may use question, choices, "
                                  "options, letters, sample and metadata") from None
         except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
             raise PreflightError(f"{_where(task)}: the prompt template fails on sample {sample.id!r} "
