@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import re
 import shutil
@@ -111,7 +112,7 @@ def _mark_until(client: Client, srv: Server, acked: list[tuple[str, str, int]], 
         data = {"csrf": csrf, **{f"step{k}": str(v) for k, v in given.items()}}
         try:
             status, html, url = client.request(f"/mark/{code}", data)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # refused, reset, or a reply cut short (IncompleteRead)
             return  # the server died mid-request: this mark was never acknowledged
         if status == 200:
             acked.append((name, code, sum(given.values())))
