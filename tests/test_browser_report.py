@@ -42,6 +42,8 @@ def test_report_opens_shows_rows_and_a_sample_without_running_injected_script(tm
     page = chromium.new_page(viewport={"width": 1280, "height": 1100})
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
     page.goto(report.as_uri())
     page.wait_for_function("document.readyState === 'complete' && !!window.evalkitReport && !!window.katex")
     rows = json.loads(page.evaluate("JSON.stringify(Array.from(document.querySelectorAll('#leaderboard tr.lb-row'))"
@@ -77,6 +79,11 @@ def test_report_opens_shows_rows_and_a_sample_without_running_injected_script(tm
     assert "\\boxed{" in page.text_content("#detail pre.response")
     _click(page, "#f-math")
     assert page.locator("#detail pre.response .katex").count() > 0
+    # KaTeX's own fonts (inlined as data: URIs) load: the page's security policy lets them in
+    loaded = page.evaluate("document.fonts.ready.then(fs => Array.from(fs).filter(f => f.status === 'loaded')"
+                           ".map(f => f.family))")
+    assert any("KaTeX" in family for family in loaded), loaded
+    assert not [m for m in console if "Content Security Policy" in m], console[:3]
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
