@@ -235,10 +235,12 @@ def _is_published(path: Path) -> bool:
     return isinstance(data, dict) and isinstance(data.get("example"), list)
 
 
-def read_mark_rows(path: Path, results: dict[str, SampleResult]) -> dict[str, tuple[float, str | None]]:
+def read_mark_rows(path: Path, results: dict[str, SampleResult],
+                   blank: list[str] | None = None) -> dict[str, tuple[float, str | None]]:
     """``{id: (points, marker)}`` from a marks CSV or JSON, each mark one the item can give.
 
     The file is read by the grading room's one marks reader; a bad row is one sentence naming the file and row.
+    The ids of this run's samples whose rows all leave the mark blank are appended to ``blank`` (in sheet order).
     """
     from evalkit.grading.marks import read_marks
 
@@ -247,6 +249,8 @@ def read_mark_rows(path: Path, results: dict[str, SampleResult]) -> dict[str, tu
     out: dict[str, tuple[float, str | None]] = {}
     for row in sorted(read_marks(path).values(), key=lambda r: r.row):
         if row.mark is None:
+            if blank is not None and row.id in results:
+                blank.append(row.id)
             continue
         if row.id not in results:
             raise MarksError(f"{path}: row {row.row}: id {row.id!r} is not a sample of this run")
@@ -266,7 +270,11 @@ def mark_problem(result: SampleResult, value: float) -> str | None:
 
 def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", threshold: float | None = None,
                  notes: list[str] | None = None) -> int:
-    """Merge marks into a run (a marks CSV or JSON, or published GAOKAO-Bench grades); returns how many."""
+    """Merge marks into a run (a marks CSV or JSON, or published GAOKAO-Bench grades); returns how many.
+
+    ``notes`` gets a line per thing the user should know: published grades clipped to their item, and the rows of
+    a sheet left without a mark (when some other row has one; a sheet with none is the caller's message).
+    """
     from evalkit.grading.gaokao import Mark
     from evalkit.results import load_run
 
@@ -277,10 +285,20 @@ def import_marks(run_dir: Path, marks_path: Path, grader: str = "human", thresho
         if notes is not None:
             notes.extend(clipped)
     else:
-        marks = read_mark_rows(marks_path, by_id)
+        blank: list[str] = []
+        marks = read_mark_rows(marks_path, by_id, blank)
+        if notes is not None and marks and blank:
+            notes.append(blank_rows_note(blank))
     new = {sid: Mark(grader, value, by_id[sid].score.max_points, marker=marker) for sid, (value, marker) in marks.items()}
     write_marks(run, new, threshold, {"imported": str(marks_path), "grader": grader})
     return len(new)
+
+
+def blank_rows_note(ids: list[str], shown: int = 5) -> str:
+    """One line naming the rows of a sheet left without a mark (the first ``shown`` ids, then how many more)."""
+    n = len(ids)
+    names = ", ".join(ids[:shown]) + (f" and {n - shown} more" if n > shown else "")
+    return f"{n} row{'s' if n != 1 else ''} without a mark, left as {'it was' if n == 1 else 'they were'}: {names}"
 
 
 def _as_sample(result: SampleResult) -> Any:

@@ -136,3 +136,52 @@ def test_importing_a_sheet_nobody_filled_says_so_and_changes_nothing(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert "imported no marks" in done.stdout and "no row has a mark (fill its 'mark' column)" in done.stdout
     assert (run / "samples.jsonl").read_bytes() == before
+
+
+def _solutions_run(path: Path, n: int) -> Path:
+    """A run of ``n`` solutions p-1 … p-n, each given 0 of 12 by the machine."""
+    results = [make_result(f"p-{k}", "wrong", points=0, max_points=12, response=f"解答 {k}", question=f"第{k}题",
+                           metadata={"paper": "2024-new-I", "number": k, "type": "solution"}, grader="answer")
+               for k in range(1, n + 1)]
+    return write_run(path, results, model="openai:m", task="gaokao-math", metrics=("accuracy",))
+
+
+def _fill(sheet: Path, marks: dict[str, str]) -> None:
+    rows = _rows(sheet)
+    for row in rows:
+        row["mark"] = marks.get(csv_value(row["id"]), "")
+    with sheet.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.mark.parametrize(("n", "filled", "line"), [
+    (3, {"p-1": "7", "p-3": "5"}, "1 row without a mark, left as it was: p-2"),
+    (8, {"p-1": "7"}, "7 rows without a mark, left as they were: p-2, p-3, p-4, p-5, p-6 and 2 more"),
+])
+def test_importing_a_partly_filled_sheet_names_the_rows_left_blank(tmp_path: Path, n: int, filled: dict[str, str],
+                                                                    line: str) -> None:
+    run = _solutions_run(tmp_path / "run", n)
+    assert evalkit("grade", "export", str(run)).returncode == 0
+    sheet = run / "grading" / "marks.csv"
+    _fill(sheet, filled)
+    done = evalkit("grade", "import", str(run), str(sheet))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    assert out[0] == f"imported {len(filled)} mark{'s' if len(filled) != 1 else ''} into {run}"
+    assert out[1] == f"  note: {line}"
+    scores = {json.loads(s)["id"]: json.loads(s)["score"] for s in (run / "samples.jsonl").open()}
+    assert {sid: s["points"] for sid, s in scores.items() if sid in filled} == {k: float(v) for k, v in filled.items()}
+    left = [s for sid, s in scores.items() if sid not in filled]
+    assert left and all(s["points"] == 0 and s["grader"] == "answer" for s in left), "a blank row changed its item"
+
+
+def test_a_fully_filled_sheet_has_no_blank_rows_note(tmp_path: Path) -> None:
+    run = _solutions_run(tmp_path / "run", 2)
+    assert evalkit("grade", "export", str(run)).returncode == 0
+    sheet = run / "grading" / "marks.csv"
+    _fill(sheet, {"p-1": "7", "p-2": "12"})
+    done = evalkit("grade", "import", str(run), str(sheet))
+    assert done.returncode == 0, done.stderr
+    assert "without a mark" not in done.stdout
