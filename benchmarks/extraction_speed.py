@@ -28,6 +28,8 @@ PATTERNS = {
     "unclosed '\\boxed{'": "\\boxed{",
     "side-by-side '\\boxed{1} '": "\\boxed{1} ",
     "math segments '$1$ x '": "$1$ x ",
+    "ruled out '或 1（舍去 1）'": "或 1（舍去 1）",
+    "ruled out 'x=1（舍）或 '": "x=1（舍）或 ",
 }
 
 

@@ -186,3 +186,16 @@ def test_a_refusal_reads_as_no_choice() -> None:
     assert extract_letters("经计算，四个选项均不正确，本题无正确答案。", True) is None
     assert extract_letters("None of the options is correct: the value should be 5.") is None
     assert extract_letters("故选C。其他选项都不正确。") == ["C"]  # "the others are wrong" is no refusal
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("a 的值为 -2 或 3（舍去 3）", "-2"),
+    ("a 的值为 -2 或 3（3 舍去）", "-2"),
+    ("x=2 或 x=-1（舍）", "x=2"),
+    ("解得 $x=3$（不合题意，舍去）或 $x=-2$", "x=-2"),
+    ("舍去负根，得 $x=2$", "x=2"),
+    ("x=-1（舍去）", "x=-1"),  # the only value stated: nothing else to read
+])
+def test_an_alternative_the_answer_rules_out_is_not_the_answer(text: str, answer: str) -> None:
+    assert extract_final_answer(text) == answer
+

@@ -334,7 +334,7 @@ def extract_final_answer(text: str) -> str | None:
     if text is None:
         return None
     text = clean_latex(text) if "\\\\boxed" in text else text
-    text = _wrap_bare_math(text.replace("<eoa>", "\n\n"))
+    text = _wrap_bare_math(_drop_discarded(text.replace("<eoa>", "\n\n")))
     box = _last_box_group(text)
     cue_pos, cue_answer = _last_cue_answer(text)
     if box is not None and (cue_answer is None or box[0] >= cue_pos):
@@ -349,6 +349,40 @@ def extract_final_answer(text: str) -> str | None:
     if is_bare_answer(stripped):
         return stripped
     return _fallback(text)
+
+
+_DISCARD = r"(?:不合题意|不符合题意|不合题设|不满足题意)?[,，]?\s*(?:应)?(?:舍去|舍弃|舍)"
+_ALT = r"(?:\$[^$]+\$|[-+A-Za-z0-9.=\\{}^/_]+)"  # one stated value: math, or a bare value
+_DISCARD_AFTER = re.compile(r"\s*(?:或|or)\s*" + _ALT + r"\s*[（(]\s*" + _DISCARD + r"\s*[）)]")
+_DISCARD_BEFORE = re.compile(r"(?<![-+A-Za-z0-9.=\\{}^/_$])" + _ALT + r"\s*[（(]\s*" + _DISCARD + r"\s*[）)]\s*(?:或|or)\s*")
+_DISCARD_INSIDE = re.compile(r"\s*[（(]\s*(" + _ALT + r")\s*" + _DISCARD + r"\s*[）)]")
+_DISCARD_ANY = re.compile("|".join(f"(?:{r.pattern})" for r in (_DISCARD_AFTER, _DISCARD_BEFORE))
+                          + r"|\s*[（(]\s*(?:" + _DISCARD + r"\s*(?P<named>" + _ALT + r")|(?P<inside>" + _ALT + r")\s*"
+                          + _DISCARD + r")\s*[）)]")
+
+
+def _drop_discarded(text: str) -> str:
+    """Alternatives the answer itself rules out are not the answer: '-2 或 3（舍去 3）', 'x=-2 或 x=3（舍）',
+    'x=3（不合题意，舍去）或 x=-2' all state -2. One pass over the text (a hostile answer repeats it)."""
+    if "舍" not in text:
+        return text
+    cuts: list[tuple[int, int]] = []
+    for m in _DISCARD_ANY.finditer(text):
+        value = m.group("named") or m.group("inside")
+        if value is None:
+            cuts.append(m.span())
+            continue
+        lo = max(m.start() - 80, cuts[-1][1] if cuts else 0)  # the alternative it names, just before
+        named = r"\s*(?:或|or)\s*\$?" + re.escape(value.strip("$ ")) + r"\$?(?![\w.])"
+        alt = next(reversed(list(re.finditer(named, text[lo:m.start()]))), None)
+        if alt is not None:
+            cuts.append((lo + alt.start(), lo + alt.end()))
+        cuts.append(m.span())
+    out, pos = [], 0
+    for a, b in cuts:
+        out.append(text[pos:a])
+        pos = b
+    return "".join(out) + text[pos:]
 
 
 _BOILERPLATE = re.compile(r"(?:I hope it is correct\.?|<\|im_(?:start|end)\|>\w*|<\|endoftext\|>|<eoa>)\s*$", re.IGNORECASE)
