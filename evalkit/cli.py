@@ -289,6 +289,14 @@ def _write_report(paths: list[Path], root: Path, read: dict[Path, list[SampleRes
     typer.echo(f"report: {write_report(paths, out, read=read)}")
 
 
+def is_fraction_metric(key: str) -> bool:
+    """Whether a metric is a fraction the table shows as a percentage: accuracies, rates, shares and
+    subject-balanced means, with their confidence bounds (``…_ci_low``/``…_ci_high``); counts, points and
+    ``ci_level`` are shown as they are."""
+    base = key.removesuffix("_ci_low").removesuffix("_ci_high")
+    return "accuracy" in base or base.endswith(("rate", "share", "_balanced"))
+
+
 def print_summary(path: Path, summary: dict[str, Any]) -> None:
     """A small table of a run's metrics and counts, then the paper score card if there is one."""
     from rich.console import Console
@@ -304,7 +312,7 @@ def print_summary(path: Path, summary: dict[str, Any]) -> None:
     table.add_column("value", justify="right")
     for k, v in metrics.items():
         if isinstance(v, int | float) and not isinstance(v, bool):
-            shown = f"{v:.1%}" if ("accuracy" in k or k.endswith("rate")) else f"{v:g}"
+            shown = f"{v:.1%}" if is_fraction_metric(k) else f"{v:g}"
             table.add_row(k, shown)
     for k in ("n", *STATUSES):
         if k in counts:
